@@ -1,0 +1,245 @@
+"""SCSCP clients: ``Client`` on asyncio and ``BlockingClient`` for scripts.
+
+One connection carries any number of concurrent calls: each has its own
+``call_id`` and its reply is matched by it, so calls pipeline against servers
+that answer out of order (the gateway) and queue against those that do not
+(GAP itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from scscp.endpoint import DEFAULT_PORT
+from scscp.errors import ProcedureError, SCSCPConnectionError
+from scscp.openmath import OMAny, OMSymbol, from_python, to_python
+from scscp.protocol import (
+    SUPPORTED_VERSIONS,
+    TRANSIENT_CD,
+    BadMessage,
+    ConnectionClosed,
+    Info,
+    ProcedureCall,
+    ProcedureCompleted,
+    ProcedureTerminated,
+    ProtocolError,
+    Quit,
+    ReturnMode,
+    Version,
+    Welcome,
+)
+from scscp.stream import SCSCPStream, open_stream
+
+log = logging.getLogger(__name__)
+Reply = ProcedureCompleted | ProcedureTerminated
+_ids = itertools.count(1)
+
+
+class Client:
+    """An open, negotiated SCSCP session. Create it with ``Client.connect``."""
+
+    def __init__(self, stream: SCSCPStream, welcome: Welcome) -> None:
+        self.stream = stream
+        self.welcome = welcome
+        self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._prefix = f"py{os.getpid()}.{next(_ids)}."
+        self._counter = itertools.count(1)
+        self._closed_reason: str | None = None
+        self._reader = asyncio.create_task(self._read_replies())
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        timeout: float = 10.0,
+        versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+    ) -> Self:
+        """Open a session: TCP connect, read the welcome, agree on a version."""
+        try:
+            async with asyncio.timeout(timeout):
+                stream = await open_stream(host, port, versions=versions)
+                try:
+                    welcome = await _negotiate(stream)
+                except BaseException:
+                    stream.abort()
+                    raise
+        except (OSError, TimeoutError) as exc:
+            raise SCSCPConnectionError(f"cannot open an SCSCP session with {host}:{port}: "
+                                       f"{exc or 'timed out'}") from exc
+        return cls(stream, welcome)
+
+    @property
+    def version(self) -> str | None:
+        return self.stream.connection.version
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stream.closed.is_set() or self._reader.done()
+
+    def new_call_id(self) -> str:
+        return f"{self._prefix}{next(self._counter)}"
+
+    async def call(
+        self,
+        name: str,
+        *args: object,
+        cd: str = TRANSIENT_CD,
+        return_mode: ReturnMode = ReturnMode.OBJECT,
+        runtime_ms: int | None = None,
+    ) -> Any:
+        """Call ``name(*args)`` and return the result as a Python value.
+
+        Arguments are converted with ``from_python`` (OpenMath objects pass
+        unchanged); results with ``to_python``. Raises ProcedureError when the
+        server answers ``procedure_terminated``.
+        """
+        call = ProcedureCall(
+            self.new_call_id(),
+            OMSymbol(cd, name),
+            tuple(from_python(a) for a in args),
+            return_mode,
+            runtime_ms=runtime_ms,
+        )
+        reply = await self.request(call)
+        if isinstance(reply, ProcedureTerminated):
+            raise ProcedureError(reply)
+        return None if reply.result is None else to_python(reply.result)
+
+    async def request(self, call: ProcedureCall) -> Reply:
+        """Send ``call`` and wait for its reply, whichever kind it is."""
+        if call.call_id in self._pending:
+            raise ValueError(f"call_id {call.call_id!r} is already in use on this session")
+        if self.is_closed:
+            raise SCSCPConnectionError(self._closed_reason or "the session is closed")
+        future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[call.call_id] = future
+        try:
+            self.stream.send(call)
+            await self.stream.drain()
+            return await future
+        finally:
+            self._pending.pop(call.call_id, None)
+
+    async def close(self, reason: str | None = None) -> None:
+        """Say quit and close; pending calls fail with SCSCPConnectionError."""
+        if not self.stream.closed.is_set():
+            try:
+                self.stream.send(Quit(reason))
+            except ProtocolError:
+                pass
+            self.stream.close()
+        self._reader.cancel()
+        await asyncio.gather(self._reader, return_exceptions=True)
+        self._fail_pending("the session was closed by the client")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, *exc: type[BaseException] | BaseException | TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def _read_replies(self) -> None:
+        try:
+            while True:
+                event = await self.stream.next_event()
+                if isinstance(event, (ProcedureCompleted, ProcedureTerminated)):
+                    future = self._pending.get(event.call_id)
+                    if future is not None and not future.done():
+                        future.set_result(event)
+                    else:
+                        log.warning("reply for unknown call_id %r ignored", event.call_id)
+                elif isinstance(event, Quit):
+                    self._closed_reason = f"the server quit: {event.reason or 'no reason given'}"
+                    break
+                elif isinstance(event, ConnectionClosed):
+                    break
+                elif isinstance(event, Info):
+                    log.info("server info: %s", event.text)
+                elif isinstance(event, BadMessage):
+                    log.warning("unreadable message from the server: %s", event.reason)
+        except ProtocolError as exc:
+            self._closed_reason = f"protocol error from the server: {exc}"
+        finally:
+            self.stream.close()
+            self._fail_pending(self._closed_reason or "the server closed the connection")
+
+    def _fail_pending(self, reason: str) -> None:
+        self._closed_reason = self._closed_reason or reason
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(SCSCPConnectionError(reason))
+
+
+async def _negotiate(stream: SCSCPStream) -> Welcome:
+    welcome = await stream.next_event()
+    if not isinstance(welcome, Welcome):
+        raise SCSCPConnectionError(f"expected the server's welcome, got {welcome!r}")
+    version = stream.connection.choose_version()
+    if version is None:
+        stream.send(Quit("not supported version"))
+        raise SCSCPConnectionError(
+            f"no common SCSCP version (server offers {' '.join(welcome.versions)})"
+        )
+    stream.send(version)
+    reply = await stream.next_event()
+    if isinstance(reply, Quit):
+        raise SCSCPConnectionError(f"the server refused version {version.version}: {reply.reason}")
+    if not isinstance(reply, Version):
+        raise SCSCPConnectionError(f"expected the version confirmation, got {reply!r}")
+    return welcome
+
+
+T = TypeVar("T")
+
+
+class BlockingClient:
+    """A synchronous wrapper that owns a private event loop.
+
+    >>> with BlockingClient("127.0.0.1", 26133) as gap:
+    ...     gap.call("Gnu", 1024)
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, **options: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._client = self._run(Client.connect(host, port, **options))
+        except BaseException:
+            self._loop.close()
+            raise
+
+    def call(self, name: str, *args: object, **options: Any) -> Any:
+        return self._run(self._client.call(name, *args, **options))
+
+    def request(self, call: ProcedureCall) -> Reply:
+        return self._run(self._client.request(call))
+
+    @property
+    def welcome(self) -> Welcome:
+        return self._client.welcome
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._run(self._client.close())
+            self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run_until_complete(coro)
+
+
+__all__ = ["BlockingClient", "Client", "OMAny", "ProcedureError", "SCSCPConnectionError"]

@@ -1,0 +1,86 @@
+"""``scscp-gateway serve``: run the gateway until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from scscp.endpoint import parse_endpoint
+from scscp.gateway.config import GatewayConfig
+from scscp.gateway.service import Gateway
+
+log = logging.getLogger("scscp.gateway")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scscp-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve SCSCP clients from a pool of GAP workers")
+    serve.add_argument("--config", type=Path, help="TOML configuration file")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="default 127.0.0.1:26133")
+    serve.add_argument("--workers", type=int, metavar="N", help="GAP worker processes (default 2)")
+    serve.add_argument("--gap", metavar="PATH", help="the GAP executable (default: gap)")
+    serve.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    return parser
+
+
+def load_config(args: argparse.Namespace) -> GatewayConfig:
+    """The file's settings (or the defaults), then the flags on top."""
+    config = GatewayConfig.from_toml(args.config) if args.config else GatewayConfig()
+    if args.listen:
+        config = dataclasses.replace(config, listen=parse_endpoint(args.listen))
+    if args.workers is not None:
+        config = dataclasses.replace(
+            config, pool=dataclasses.replace(config.pool, workers=args.workers)
+        )
+    if args.gap:
+        config = dataclasses.replace(
+            config, gap=dataclasses.replace(config.gap, executable=args.gap)
+        )
+    return config.validate()
+
+
+async def serve(config: GatewayConfig) -> None:
+    gateway = Gateway(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await gateway.start()
+    log.info(
+        "scscp-gateway ready on %s:%d with %d GAP workers",
+        gateway.server.host, gateway.port, config.pool.workers,
+    )
+    try:
+        await stop.wait()
+    finally:
+        log.info("scscp-gateway stopping")
+        await gateway.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        config = load_config(args)
+    except (ValueError, OSError) as exc:
+        print(f"scscp-gateway: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(config))
+    except Exception as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The gateway's configuration: one typed object, from TOML and then flags.
+
+Example (every key optional)::
+
+    listen = "127.0.0.1:26133"
+    max_message_size = 67108864
+
+    [pool]
+    workers = 2
+    start_timeout = 60.0
+
+    [gap]
+    executable = "gap"
+    services = ["services/gap/gnu.g"]   # relative to this file
+
+Flags given on the command line override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scscp.endpoint import Endpoint, parse_endpoint
+from scscp.protocol.connection import DEFAULT_MAX_MESSAGE
+
+REPO_SERVICES = Path(__file__).resolve().parents[2] / "services" / "gap"
+WORKER_SCRIPT = "worker.g"
+
+
+@dataclass(frozen=True, slots=True)
+class GapConfig:
+    executable: str = "gap"
+    services: tuple[Path, ...] = (REPO_SERVICES / "gnu.g",)
+
+    @property
+    def scripts(self) -> tuple[Path, ...]:
+        """The files GAP reads: the services, then the script that starts the server."""
+        return (*self.services, REPO_SERVICES / WORKER_SCRIPT)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolConfig:
+    workers: int = 2
+    start_timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    listen: Endpoint = Endpoint("127.0.0.1", 26133)
+    max_message_size: int = DEFAULT_MAX_MESSAGE
+    pool: PoolConfig = field(default_factory=PoolConfig)
+    gap: GapConfig = field(default_factory=GapConfig)
+
+    @classmethod
+    def from_toml(cls, path: Path) -> GatewayConfig:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+        return cls.from_dict(data, base=path.parent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, base: Path = Path()) -> GatewayConfig:
+        data = dict(data)
+        pool = _section(PoolConfig, data.pop("pool", {}), "pool")
+        gap_data = dict(data.pop("gap", {}))
+        if "services" in gap_data:
+            gap_data["services"] = tuple(base / p for p in gap_data["services"])
+        gap = _section(GapConfig, gap_data, "gap")
+        if "listen" in data:
+            data["listen"] = parse_endpoint(data["listen"])
+        return _section(cls, {**data, "pool": pool, "gap": gap}, "the top level")
+
+    def validate(self) -> GatewayConfig:
+        """Check what can be checked before anything starts; returns self."""
+        if self.pool.workers < 1:
+            raise ValueError("pool.workers must be at least 1")
+        missing = [str(p) for p in self.gap.scripts if not p.is_file()]
+        if missing:
+            raise ValueError(f"GAP service files not found: {', '.join(missing)}")
+        return self
+
+
+def _section(kind: type, values: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in dataclasses.fields(kind)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown setting(s) in {where}: {', '.join(sorted(unknown))}")
+    return kind(**values)

@@ -1,0 +1,150 @@
+"""A fixed-size pool of workers: one call per worker, a FIFO for the rest.
+
+Idle workers wait in an ``asyncio.Queue``; callers wait on ``get`` in the
+order they came, which is the FIFO. A worker whose process exits is replaced
+at once (with backoff if replacements keep failing); a worker found dead in
+the queue is skipped, so nothing needs to search the queue to remove it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from scscp.gateway.providers.base import Provider, WorkerStartError
+from scscp.gateway.worker import Worker, WorkerLost
+from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminated
+
+log = logging.getLogger(__name__)
+
+Reply = ProcedureCompleted | ProcedureTerminated
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delays between failed starts, so that a broken worker does not spin."""
+
+    first: float = 0.5
+    factor: float = 2.0
+    limit: float = 30.0
+
+    def delay(self, failures: int) -> float:
+        return 0.0 if failures == 0 else min(self.limit, self.first * self.factor ** (failures - 1))
+
+
+class Pool:
+    """Keeps ``size`` workers running and hands each call to an idle one."""
+
+    def __init__(self, provider: Provider, size: int, *, backoff: Backoff | None = None) -> None:
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.provider = provider
+        self.size = size
+        self.backoff = backoff or Backoff()
+        self.workers: set[Worker] = set()
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failures = 0
+        self._closing = False
+
+    @property
+    def ready(self) -> int:
+        """Workers that are up (idle or busy)."""
+        return len(self.workers)
+
+    @property
+    def idle(self) -> int:
+        return self._idle.qsize()
+
+    async def start(self) -> None:
+        """Bring up every worker; fails if the first generation cannot start."""
+        started = await asyncio.gather(
+            *(self._start_worker() for _ in range(self.size)), return_exceptions=True
+        )
+        errors = [r for r in started if isinstance(r, BaseException)]
+        if errors:
+            await self.close()
+            raise errors[0]
+
+    async def call(self, call: ProcedureCall) -> Reply:
+        """Run ``call`` on the next idle worker; every call gets one reply."""
+        worker = await self._acquire()
+        worker.busy = True
+        try:
+            reply = await worker.call(call)
+        except WorkerLost as exc:
+            log.warning("%s", exc)
+            self._retire(worker)
+            return ProcedureTerminated.because(call.call_id, str(exc))
+        except BaseException:
+            # Cancelled mid-call: the session's state is unknown, so the
+            # worker cannot be trusted with the next call.
+            self._retire(worker)
+            raise
+        finally:
+            worker.busy = False
+        self._idle.put_nowait(worker)
+        return reply
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*(w.close() for w in self.workers), return_exceptions=True)
+        await self.provider.close()
+        self.workers.clear()
+
+    async def _acquire(self) -> Worker:
+        while True:
+            worker = await self._idle.get()
+            if worker in self.workers:
+                return worker
+            # It died while idle and was already replaced: skip it.
+
+    async def _start_worker(self) -> None:
+        handle = await self.provider.start()
+        worker = Worker(handle)
+        try:
+            await worker.open()
+        except WorkerLost:
+            await handle.stop()
+            raise
+        self.workers.add(worker)
+        self._spawn(self._supervise(worker))
+        self._idle.put_nowait(worker)
+        log.info("worker %s ready (%d of %d)", worker.name, len(self.workers), self.size)
+
+    async def _supervise(self, worker: Worker) -> None:
+        """Wait for the worker's exit, then put a new one in its place."""
+        status = await worker.handle.wait()
+        self.workers.discard(worker)
+        await worker.close()
+        if self._closing:
+            return
+        log.warning("worker %s exited (status %s); starting a replacement", worker.name, status)
+        self._spawn(self._replace())
+
+    async def _replace(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(self.backoff.delay(self._failures))
+            try:
+                await self._start_worker()
+            except (WorkerStartError, WorkerLost) as exc:
+                self._failures += 1
+                log.error("replacement worker failed to start (%d in a row): %s",
+                          self._failures, exc)
+                continue
+            self._failures = 0
+            return
+
+    def _retire(self, worker: Worker) -> None:
+        """Stop a worker that can no longer be trusted; its supervisor replaces it."""
+        self.workers.discard(worker)
+        self._spawn(worker.handle.stop())
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

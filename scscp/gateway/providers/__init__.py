@@ -1,0 +1,1 @@
+"""Where workers come from: local processes now; containers in later providers."""

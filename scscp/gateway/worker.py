@@ -1,0 +1,95 @@
+"""One worker as the pool uses it: a running backend and our session with it.
+
+GAP serves one session at a time and closes it after every error reply, so
+the worker keeps exactly one session open and reopens it when GAP drops it,
+before the worker goes back to the pool. Callers never see that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+from scscp.client import Client
+from scscp.errors import SCSCPConnectionError
+from scscp.gateway.providers.base import WorkerHandle
+from scscp.openmath import OMError, OMString
+from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminated
+
+log = logging.getLogger(__name__)
+
+Reply = ProcedureCompleted | ProcedureTerminated
+CONNECT_TIMEOUT = 10.0
+
+
+class WorkerLost(Exception):
+    """The worker stopped answering: it died, or its session cannot be reopened."""
+
+
+class Worker:
+    """A backend process plus one open SCSCP session with it."""
+
+    def __init__(self, handle: WorkerHandle) -> None:
+        self.handle = handle
+        self.name = handle.name
+        self.calls_served = 0
+        self.busy = False
+        self._client: Client | None = None
+        # GAP prefixes its error texts with the address it listens on; clients
+        # of the gateway have no use for a worker's private address.
+        self._error_prefix = re.compile(rf"^\s*{re.escape(str(handle.endpoint))} reports\s*:\s*")
+
+    async def open(self) -> None:
+        """Open (or reopen) the session; raises WorkerLost if the worker is gone."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        endpoint = self.handle.endpoint
+        try:
+            self._client = await Client.connect(
+                endpoint.host, endpoint.port, timeout=CONNECT_TIMEOUT
+            )
+        except SCSCPConnectionError as exc:
+            raise WorkerLost(f"worker {self.name} does not accept a session: {exc}") from exc
+
+    async def call(self, call: ProcedureCall) -> Reply:
+        """Forward ``call``; the worker is ready for the next one on return."""
+        if self._client is None or self._client.is_closed:
+            await self.open()
+        assert self._client is not None
+        try:
+            reply = await self._client.request(call)
+        except SCSCPConnectionError as exc:
+            await self._reopen_after_loss(call, exc)
+            raise WorkerLost(
+                f"the worker closed the session without answering {call.name}"
+            ) from exc
+        self.calls_served += 1
+        if isinstance(reply, ProcedureTerminated):
+            await self.open()  # GAP has closed the session after its error reply
+            return self._without_worker_address(reply)
+        return reply
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def _reopen_after_loss(self, call: ProcedureCall, exc: Exception) -> None:
+        """A session that broke mid-call: a dead worker, or a reply GAP could not write."""
+        try:
+            await self.open()
+        except WorkerLost:
+            raise WorkerLost(
+                f"worker {self.name} died while computing {call.name}; the call was not completed"
+            ) from exc
+
+    def _without_worker_address(self, reply: ProcedureTerminated) -> ProcedureTerminated:
+        args = tuple(
+            OMString(self._error_prefix.sub("", a.value)) if isinstance(a, OMString) else a
+            for a in reply.error.args
+        )
+        if args == reply.error.args:
+            return reply
+        return dataclasses.replace(reply, error=OMError(reply.error.symbol, args))

@@ -1,0 +1,170 @@
+"""An asyncio SCSCP server: sessions, negotiation and concurrent calls.
+
+The server owns the protocol; what a call computes is the ``handler``'s
+business (a Python function table, or the gateway's worker pool). Calls of
+one session run concurrently and each gets exactly one reply: the handler's,
+or an ``error_system_specific`` one when the handler fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+from scscp.protocol import (
+    SUPPORTED_VERSIONS,
+    BadMessage,
+    Connection,
+    ConnectionClosed,
+    ProcedureCall,
+    ProcedureCompleted,
+    ProcedureTerminated,
+    ProtocolError,
+    Quit,
+    Role,
+    Version,
+    Welcome,
+)
+from scscp.protocol.connection import DEFAULT_MAX_MESSAGE
+from scscp.stream import SCSCPStream
+
+log = logging.getLogger(__name__)
+
+Reply = ProcedureCompleted | ProcedureTerminated
+Handler = Callable[[ProcedureCall], Awaitable[Reply]]
+HANDSHAKE_TIMEOUT = 30.0
+
+
+class Server:
+    """Serves SCSCP sessions on a TCP port, handing every call to ``handler``."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        service_name: str,
+        service_version: str,
+        versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+        max_message_size: int = DEFAULT_MAX_MESSAGE,
+    ) -> None:
+        self.handler = handler
+        self.service_name = service_name
+        self.service_version = service_version
+        self.versions = versions
+        self.max_message_size = max_message_size
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._calls: set[asyncio.Task[None]] = set()
+        self.host = ""
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen on ``host:port`` (port 0 picks a free one, see ``self.port``)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._new_stream, host, port)
+        self.host, self.port = self._server.sockets[0].getsockname()[:2]
+
+    async def close(self) -> None:
+        """Stop listening and end every session; calls in flight are dropped."""
+        if self._server is not None:
+            self._server.close()
+        for task in (*self._sessions, *self._calls):
+            task.cancel()
+        await asyncio.gather(*self._sessions, *self._calls, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _new_stream(self) -> SCSCPStream:
+        stream = _ServerStream(
+            Connection(Role.SERVER, versions=self.versions, max_message_size=self.max_message_size)
+        )
+        stream.on_connect = self._spawn_session
+        return stream
+
+    def _spawn_session(self, stream: SCSCPStream) -> None:
+        task = asyncio.create_task(self._session(stream))
+        self._sessions.add(task)
+        task.add_done_callback(self._sessions.discard)
+
+    async def _session(self, stream: SCSCPStream) -> None:
+        peer = stream.peer
+        try:
+            if not await self._negotiate(stream):
+                return
+            await self._serve_calls(stream)
+        except ProtocolError as exc:
+            log.info("session with %s ended by a protocol error: %s", peer, exc)
+            _quietly_send(stream, Quit(str(exc)))
+        except TimeoutError:
+            log.info("session with %s: no version request in %ss", peer, HANDSHAKE_TIMEOUT)
+        finally:
+            stream.close()
+
+    async def _negotiate(self, stream: SCSCPStream) -> bool:
+        stream.send(
+            Welcome(
+                self.service_name,
+                self.service_version,
+                f"{self.host}:{self.port}:{os.getpid()}",
+                self.versions,
+            )
+        )
+        async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+            request = await stream.next_event()
+        if not isinstance(request, Version):
+            return False
+        if not stream.connection.accepts(request.version):
+            stream.send(Quit("not supported version"))
+            return False
+        stream.send(request)
+        return True
+
+    async def _serve_calls(self, stream: SCSCPStream) -> None:
+        in_flight: set[str] = set()
+        while True:
+            event = await stream.next_event()
+            if isinstance(event, ProcedureCall):
+                if event.call_id in in_flight:
+                    _quietly_send(stream, ProcedureTerminated.because(
+                        event.call_id, f"call_id {event.call_id!r} is already in use"))
+                    continue
+                in_flight.add(event.call_id)
+                task = asyncio.create_task(self._answer(stream, event, in_flight))
+                self._calls.add(task)
+                task.add_done_callback(self._calls.discard)
+            elif isinstance(event, BadMessage):
+                _quietly_send(stream, ProcedureTerminated.because(
+                    event.call_id or "N/A", f"bad message: {event.reason}"))
+            elif isinstance(event, (Quit, ConnectionClosed)):
+                return
+
+    async def _answer(self, stream: SCSCPStream, call: ProcedureCall, in_flight: set[str]) -> None:
+        try:
+            reply = await self.handler(call)
+        except Exception as exc:  # the handler's bug must not cost the caller its answer
+            log.exception("handler failed on %s", call.name)
+            reply = ProcedureTerminated.because(call.call_id, f"internal error: {exc}")
+        finally:
+            in_flight.discard(call.call_id)
+        _quietly_send(stream, reply)
+        await stream.drain()
+
+
+class _ServerStream(SCSCPStream):
+    """A stream that tells the server when its connection is made."""
+
+    on_connect: Callable[[SCSCPStream], None]
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.on_connect(self)
+
+
+def _quietly_send(stream: SCSCPStream, event: Quit | ProcedureCompleted | ProcedureTerminated) -> None:
+    """Send unless the session is already over (the peer left: nobody to tell)."""
+    try:
+        stream.send(event)
+    except ProtocolError:
+        pass

@@ -1,0 +1,133 @@
+"""An SCSCP session on an asyncio TCP connection, without the 40 ms trap.
+
+GAP (and GAP's client) write each message in several small pieces with
+Nagle's algorithm on. If the reading side delays its acknowledgements, each
+piece after the first waits for the delayed-ACK timer: about 40 ms a message.
+The reader cannot switch the writer's Nagle off, but it can acknowledge at
+once: ``TCP_QUICKACK`` is set on every connection and set again after every
+receive, because Linux leaves quick-ack mode on its own. Our own writes go
+out with ``TCP_NODELAY`` and as one piece per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections import deque
+
+from scscp.protocol import Connection, ConnectionClosed, Event, ProtocolError, Role
+
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+class SCSCPStream(asyncio.Protocol):
+    """Feeds a sans-IO Connection from a transport and queues its events.
+
+    ``next_event`` returns events in order; a framing error is raised from it
+    once, after the events that came before, and ends the stream.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.transport: asyncio.Transport | None = None
+        self._events: deque[Event | ProtocolError] = deque()
+        self._readable = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._socket: socket.socket | None = None
+        self.closed = asyncio.Event()
+
+    # -- asyncio.Protocol ----------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._socket = sock
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._quickack()
+
+    def data_received(self, data: bytes) -> None:
+        self._quickack()
+        try:
+            self._events.extend(self.connection.receive_data(data))
+        except ProtocolError as exc:
+            self._events.append(exc)
+            self._events.append(ConnectionClosed())
+            self.connection.receive_data(b"")  # the session is over
+        self._readable.set()
+
+    def eof_received(self) -> bool:
+        self._events.extend(self.connection.receive_data(b""))
+        self._readable.set()
+        return False  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._events or not isinstance(self._events[-1], ConnectionClosed):
+            self._events.extend(self.connection.receive_data(b""))
+        self._readable.set()
+        self._writable.set()
+        self.closed.set()
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
+
+    # -- the API used by clients and servers ----------------------------------
+
+    async def next_event(self) -> Event:
+        """The next event; ConnectionClosed (repeatedly) once the peer is gone."""
+        while not self._events:
+            if self.closed.is_set():
+                return ConnectionClosed()
+            self._readable.clear()
+            await self._readable.wait()
+        item = self._events.popleft()
+        if isinstance(item, ProtocolError):
+            raise item
+        return item
+
+    def send(self, event: Event) -> None:
+        """Write ``event`` at once (as one write). Raises ProtocolError if out of order."""
+        data = self.connection.send(event)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        """Wait while the peer reads slower than we write."""
+        await self._writable.wait()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    @property
+    def peer(self) -> str:
+        name = self.transport.get_extra_info("peername") if self.transport else None
+        return f"{name[0]}:{name[1]}" if name else "?"
+
+    def _quickack(self) -> None:
+        if self._socket is not None and _QUICKACK is not None:
+            with contextlib.suppress(OSError):
+                self._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+
+
+async def open_stream(
+    host: str, port: int, *, role: Role = Role.CLIENT, **connection_options: object
+) -> SCSCPStream:
+    """Connect to ``host:port`` and return the stream (no handshake yet)."""
+    loop = asyncio.get_running_loop()
+    _, stream = await loop.create_connection(
+        lambda: SCSCPStream(Connection(role, **connection_options)),  # type: ignore[arg-type]
+        host,
+        port,
+    )
+    return stream

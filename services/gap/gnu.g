@@ -1,0 +1,92 @@
+#############################################################################
+##
+##  gnu.g -- the number of groups of order n, as the public "groups of order
+##  n" SCSCP service answered it, so that its clients work unchanged.
+##
+##  Sources are consulted in this order and the first that knows n wins:
+##    1. a table of published values that no installed package computes;
+##    2. O'Brien and Vaughan-Lee's formula for p^7, p > 5 (checked against
+##       SglPPow: 13^7 -> 1600573);
+##    3. the Small Groups library (NumberSmallGroupsAvailable);
+##    4. the CubeFree package, when it is installed, for cube-free orders.
+##  Unknown orders answer `false`; anything but a positive integer is an error.
+##
+
+LoadPackage( "scscp" );
+
+# Values checked against a GAP with the SglPPow package (3^8).
+GNU_PUBLISHED := [ [ 3^8, 1396077 ] ];
+
+GNU_HAVE_CUBEFREE := TestPackageAvailability( "cubefree" ) <> fail
+                     and LoadPackage( "cubefree", false ) = true;
+
+# n = p^7 with p prime, p > 5: the count as a polynomial in p with gcd terms
+# (M. F. Newman, E. A. O'Brien, M. R. Vaughan-Lee, J. Algebra 2004).
+GnuPrimeSeventh := function( n )
+    local p, g;
+    if n < 7^7 or not IsPrimePowerInt( n ) then
+        return fail;
+    fi;
+    p := SmallestRootInt( n );
+    if p ^ 7 <> n or not IsPrimeInt( p ) then
+        return fail;
+    fi;
+    g := k -> Gcd( p - 1, k );
+    return 3*p^5 + 12*p^4 + 44*p^3 + 170*p^2 + 707*p + 2455
+           + ( 4*p^2 + 44*p + 291 ) * g( 3 ) + ( p^2 + 19*p + 135 ) * g( 4 )
+           + ( 3*p + 31 ) * g( 5 ) + 4 * g( 7 ) + 5 * g( 8 ) + g( 9 );
+end;
+
+# [ number or false, text naming the source ]
+GnuExplained := function( arg )
+    local n, entry, count;
+    if Length( arg ) <> 1 then
+        Error( "Gnu takes one argument, the order n; got ", Length( arg ) );
+    fi;
+    n := arg[1];
+    if not IsInt( n ) or n <= 0 then
+        Error( "the order must be a positive integer, got ", n );
+    fi;
+    entry := First( GNU_PUBLISHED, e -> e[1] = n );
+    if entry <> fail then
+        return [ entry[2], "published value (table of this service)" ];
+    fi;
+    count := GnuPrimeSeventh( n );
+    if count <> fail then
+        return [ count, "formula of Newman, O'Brien and Vaughan-Lee for p^7" ];
+    fi;
+    if NumberSmallGroupsAvailable( n ) then
+        return [ NumberSmallGroups( n ), "Small Groups library (NumberSmallGroups)" ];
+    fi;
+    # ValueGlobal: these names exist only once CubeFree is loaded.
+    if GNU_HAVE_CUBEFREE and ValueGlobal( "IsCubeFreeInt" )( n ) then
+        return [ ValueGlobal( "NumberCFGroups" )( n ), "CubeFree package (NumberCFGroups)" ];
+    fi;
+    return [ false, Concatenation( "unknown: no library on this server knows ",
+                                   "the number of groups of order ", String( n ) ) ];
+end;
+
+Gnu := function( arg )
+    return CallFuncList( GnuExplained, arg )[1];
+end;
+
+# A checked wrapper: GAP's own NrSmallGroups answers `fail` for unknown
+# orders, which its OpenMath encoder cannot write (the reply would be cut).
+GnuNrSmallGroups := function( arg )
+    local n;
+    if Length( arg ) <> 1 or not IsPosInt( arg[1] ) then
+        Error( "NrSmallGroups takes one positive integer" );
+    fi;
+    n := arg[1];
+    if not NumberSmallGroupsAvailable( n ) then
+        Error( "the Small Groups library does not know the groups of order ", n );
+    fi;
+    return NumberSmallGroups( n );
+end;
+
+InstallSCSCPprocedure( "Gnu", Gnu,
+    "the number of groups of order n, or false when it is unknown", 0, 2 );
+InstallSCSCPprocedure( "GnuExplained", GnuExplained,
+    "[ number of groups of order n or false, the source of that number ]", 0, 2 );
+InstallSCSCPprocedure( "NrSmallGroups", GnuNrSmallGroups,
+    "the number of groups of order n in the Small Groups library", 0, 2 );

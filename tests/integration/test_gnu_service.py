@@ -1,0 +1,74 @@
+"""The flagship service through the real command-line tools and a real gateway."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from scscp.client import Client
+from scscp.endpoint import Endpoint
+from scscp.errors import ProcedureError
+
+
+def scscp_call(server: Endpoint, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scscp.cli", "call", "--server", str(server), *args],
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["Gnu", "1024"], "49487367289"),
+        (["Gnu", "1536"], "408641062"),
+        (["Gnu", "2000"], "963"),
+        (["Gnu", "62748517"], "1600573"),  # 13^7, by the p^7 formula
+        (["NrSmallGroups", "24"], "15"),
+    ],
+)
+def test_cli_prints_group_counts(gateway_process: Endpoint, args: list[str], expected: str) -> None:
+    done = scscp_call(gateway_process, *args)
+    assert (done.returncode, done.stdout.strip()) == (0, expected), done.stderr
+
+
+def test_cli_unknown_order_is_false_with_a_reason(gateway_process: Endpoint) -> None:
+    done = scscp_call(gateway_process, "GnuExplained", "2048")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("[false, ")
+    assert "2048" in done.stdout and "unknown" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["Gnu", "0"], "positive integer, got 0"),
+        (["Gnu", "-6"], "positive integer, got -6"),
+        (["Gnu", "x"], "positive integer, got x"),
+        (["Gnu"], "one argument"),
+        (["NrSmallGroups", "2048"], "does not know the groups of order 2048"),
+    ],
+)
+def test_cli_bad_input_exits_1_with_a_message(
+    gateway_process: Endpoint, args: list[str], says: str
+) -> None:
+    done = scscp_call(gateway_process, *args)
+    assert done.returncode == 1
+    assert says in done.stderr
+    assert "127.0.0.1" not in done.stderr  # the worker's address is not the client's business
+
+
+async def test_session_survives_errors(gateway_process: Endpoint) -> None:
+    """GAP closes its session after every error; our client must not notice."""
+    async with await Client.connect(gateway_process.host, gateway_process.port) as client:
+        for _ in range(3):
+            with pytest.raises(ProcedureError) as caught:
+                await client.call("Gnu", 0)
+            assert caught.value.symbol.name == "error_system_specific"
+            assert await client.call("Gnu", 8) == 5
+        assert await client.call("GnuExplained", 1024) == [
+            49487367289,
+            "Small Groups library (NumberSmallGroups)",
+        ]

@@ -1,0 +1,90 @@
+"""The pool under concurrent load and when a worker dies mid-call."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+from collections import Counter
+
+from scscp.client import Client
+from scscp.errors import ProcedureError
+from scscp.gateway import Gateway
+from scscp.gateway.providers.local import LocalProvider
+from tests.conftest import GNU_SERVICE, eventually, gateway_config
+
+ORDERS = random.Random(2026).sample(range(1, 2001), 50)
+
+
+async def direct_answers(gap: str) -> dict[int, int]:
+    """What one GAP worker answers without the gateway, the reference."""
+    config = gateway_config(gap)
+    provider = LocalProvider(gap, config.gap.scripts)
+    handle = await provider.start()
+    try:
+        async with await Client.connect(handle.endpoint.host, handle.endpoint.port) as gap_client:
+            return {n: await gap_client.call("Gnu", n) for n in ORDERS}
+    finally:
+        await provider.close()
+
+
+async def test_eight_concurrent_clients_get_what_gap_gives(gap: str, gateway: Gateway) -> None:
+    expected = await direct_answers(gap)
+
+    async def one_client(seed: int) -> dict[int, int]:
+        orders = random.Random(seed).sample(ORDERS, len(ORDERS))
+        async with await Client.connect("127.0.0.1", gateway.port) as client:
+            return {n: await client.call("Gnu", n) for n in orders}
+
+    results = await asyncio.gather(*(one_client(seed) for seed in range(8)))
+    assert all(result == expected for result in results)
+    assert sum(w.calls_served for w in gateway.pool.workers) == 8 * len(ORDERS)
+
+
+async def test_pipelined_calls_on_one_session(gateway: Gateway) -> None:
+    """Calls sent without waiting are answered by call_id, whatever the order."""
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        answers = await asyncio.gather(*(client.call("Gnu", n) for n in (8, 16, 24, 32)))
+    assert answers == [5, 14, 15, 51]
+
+
+async def test_worker_killed_mid_call(gateway: Gateway) -> None:
+    pool = gateway.pool
+    async with await Client.connect("127.0.0.1", gateway.port) as victim_client:
+        doomed = asyncio.create_task(victim_client.call("Busy", 600))
+        await eventually(lambda: any(w.busy for w in pool.workers), timeout=10,
+                         what="the Busy call reached a worker")
+        victim = next(w for w in pool.workers if w.busy)
+        pid = victim.handle.process.pid  # type: ignore[attr-defined]
+
+        outcomes: Counter[str] = Counter()
+
+        async def load(client_id: int) -> None:
+            async with await Client.connect("127.0.0.1", gateway.port) as client:
+                for i in range(40):
+                    try:
+                        assert await client.call("Gnu", 8 + client_id + i) is not None
+                        outcomes["answered"] += 1
+                    except ProcedureError as exc:
+                        assert "died" in exc.message
+                        outcomes["worker died"] += 1
+
+        loaders = [asyncio.create_task(load(i)) for i in range(4)]
+        os.kill(pid, signal.SIGKILL)
+        try:
+            await doomed
+            raise AssertionError("the call on the killed worker was answered")
+        except ProcedureError as exc:
+            assert exc.symbol.name == "error_system_specific"
+            assert "died while computing Busy" in exc.message
+        await asyncio.gather(*loaders)
+
+    assert sum(outcomes.values()) == 4 * 40  # one answer each, none lost
+    await eventually(lambda: pool.ready == 2 and pool.idle == 2, timeout=30,
+                     what="the pool back at two ready workers")
+    assert victim not in pool.workers
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        assert await asyncio.gather(*(client.call("Gnu", 1024) for _ in range(4))) == [
+            49487367289
+        ] * 4
