@@ -14,8 +14,8 @@ from fractions import Fraction
 from typing import Any
 
 from scscp.client import BlockingClient
-from scscp.errors import ProcedureError, SCSCPConnectionError
 from scscp.endpoint import parse_endpoint
+from scscp.errors import ProcedureError, SCSCPConnectionError
 
 
 def parse_argument(text: str) -> Any:
@@ -45,8 +45,9 @@ def _not_json(value: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scscp", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="scscp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     call = commands.add_parser("call", help="call a procedure and print its result")
     call.add_argument("--server", default="127.0.0.1:26133", metavar="HOST:PORT")
@@ -59,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         with BlockingClient(server.host, server.port, timeout=args.timeout) as client:
             result = client.call(args.procedure, *map(parse_argument, args.args))
     except ProcedureError as exc:
-        print(f"scscp: {args.procedure} failed: {exc.message} ({exc.symbol.cd}.{exc.symbol.name})",
-              file=sys.stderr)
+        print(
+            f"scscp: {args.procedure} failed: {exc.message} ({exc.symbol.cd}.{exc.symbol.name})",
+            file=sys.stderr,
+        )
         return 1
     except SCSCPConnectionError as exc:
         print(f"scscp: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ that answer out of order (the gateway) and queue against those that do not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -72,8 +73,9 @@ class Client:
                     stream.abort()
                     raise
         except (OSError, TimeoutError) as exc:
-            raise SCSCPConnectionError(f"cannot open an SCSCP session with {host}:{port}: "
-                                       f"{exc or 'timed out'}") from exc
+            raise SCSCPConnectionError(
+                f"cannot open an SCSCP session with {host}:{port}: {exc or 'timed out'}"
+            ) from exc
         return cls(stream, welcome)
 
     @property
@@ -131,10 +133,8 @@ class Client:
     async def close(self, reason: str | None = None) -> None:
         """Say quit and close; pending calls fail with SCSCPConnectionError."""
         if not self.stream.closed.is_set():
-            try:
+            with contextlib.suppress(ProtocolError):
                 self.stream.send(Quit(reason))
-            except ProtocolError:
-                pass
             self.stream.close()
         self._reader.cancel()
         await asyncio.gather(self._reader, return_exceptions=True)

@@ -9,6 +9,7 @@ or an ``error_system_specific`` one when the handler fails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -127,16 +128,24 @@ class Server:
             event = await stream.next_event()
             if isinstance(event, ProcedureCall):
                 if event.call_id in in_flight:
-                    _quietly_send(stream, ProcedureTerminated.because(
-                        event.call_id, f"call_id {event.call_id!r} is already in use"))
+                    _quietly_send(
+                        stream,
+                        ProcedureTerminated.because(
+                            event.call_id, f"call_id {event.call_id!r} is already in use"
+                        ),
+                    )
                     continue
                 in_flight.add(event.call_id)
                 task = asyncio.create_task(self._answer(stream, event, in_flight))
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
             elif isinstance(event, BadMessage):
-                _quietly_send(stream, ProcedureTerminated.because(
-                    event.call_id or "N/A", f"bad message: {event.reason}"))
+                _quietly_send(
+                    stream,
+                    ProcedureTerminated.because(
+                        event.call_id or "N/A", f"bad message: {event.reason}"
+                    ),
+                )
             elif isinstance(event, (Quit, ConnectionClosed)):
                 return
 
@@ -162,9 +171,9 @@ class _ServerStream(SCSCPStream):
         self.on_connect(self)
 
 
-def _quietly_send(stream: SCSCPStream, event: Quit | ProcedureCompleted | ProcedureTerminated) -> None:
+def _quietly_send(
+    stream: SCSCPStream, event: Quit | ProcedureCompleted | ProcedureTerminated
+) -> None:
     """Send unless the session is already over (the peer left: nobody to tell)."""
-    try:
+    with contextlib.suppress(ProtocolError):
         stream.send(event)
-    except ProtocolError:
-        pass

@@ -56,9 +56,19 @@ async def gateway(gap: str) -> AsyncIterator[Gateway]:
 def gateway_process(gap: str) -> Iterator[Endpoint]:
     """The real `scscp-gateway serve` command, run as a user runs it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scscp.gateway.cli", "serve", "--listen", "127.0.0.1:0",
-         "--gap", gap],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        [
+            sys.executable,
+            "-m",
+            "scscp.gateway.cli",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--gap",
+            gap,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stderr is not None
     endpoint = None

@@ -54,7 +54,9 @@ async def serve(config: GatewayConfig) -> None:
     await gateway.start()
     log.info(
         "scscp-gateway ready on %s:%d with %d GAP workers",
-        gateway.server.host, gateway.port, config.pool.workers,
+        gateway.server.host,
+        gateway.port,
+        config.pool.workers,
     )
     try:
         await stop.wait()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scscp.endpoint import Endpoint, parse_endpoint
+from scscp.endpoint import DEFAULT_PORT, Endpoint, parse_endpoint
 from scscp.protocol.connection import DEFAULT_MAX_MESSAGE
 
 REPO_SERVICES = Path(__file__).resolve().parents[2] / "services" / "gap"
@@ -50,7 +50,7 @@ class PoolConfig:
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    listen: Endpoint = Endpoint("127.0.0.1", 26133)
+    listen: Endpoint = field(default_factory=lambda: Endpoint("127.0.0.1", DEFAULT_PORT))
     max_message_size: int = DEFAULT_MAX_MESSAGE
     pool: PoolConfig = field(default_factory=PoolConfig)
     gap: GapConfig = field(default_factory=GapConfig)

@@ -133,8 +133,9 @@ class Pool:
                 await self._start_worker()
             except (WorkerStartError, WorkerLost) as exc:
                 self._failures += 1
-                log.error("replacement worker failed to start (%d in a row): %s",
-                          self._failures, exc)
+                log.error(
+                    "replacement worker failed to start (%d in a row): %s", self._failures, exc
+                )
                 continue
             self._failures = 0
             return

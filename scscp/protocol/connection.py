@@ -103,7 +103,7 @@ class Connection:
         return None
 
     def _welcome_received(self, attrs: dict[str, str]) -> Welcome:
-        if self.role is not Role.CLIENT or self.state is not State.GREETING:
+        if self.role is not Role.CLIENT or self.state is not State.GREETING or self.welcome:
             raise ProtocolError("unexpected connection initiation message")
         self.welcome = Welcome(
             attrs["service_name"],
@@ -132,13 +132,19 @@ class Connection:
             return BadMessage(f"invalid OpenMath: {exc}")
         if isinstance(message, BadMessage):
             return message
-        expected = ProcedureCall if self.role is Role.SERVER else (
-            ProcedureCompleted,
-            ProcedureTerminated,
+        expected = (
+            ProcedureCall
+            if self.role is Role.SERVER
+            else (
+                ProcedureCompleted,
+                ProcedureTerminated,
+            )
         )
         if not isinstance(message, expected):
-            return BadMessage(f"a {self.role.name.lower()} does not accept {type(message).__name__}",
-                              message.call_id)
+            return BadMessage(
+                f"a {self.role.name.lower()} does not accept {type(message).__name__}",
+                message.call_id,
+            )
         return message
 
     # -- events in, bytes out ------------------------------------------------

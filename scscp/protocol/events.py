@@ -146,6 +146,4 @@ class ConnectionClosed:
 
 
 Message = ProcedureCall | ProcedureCompleted | ProcedureTerminated
-Event = (
-    Welcome | Version | Quit | Info | Terminate | Message | BadMessage | ConnectionClosed
-)
+Event = Welcome | Version | Quit | Info | Terminate | Message | BadMessage | ConnectionClosed

@@ -85,6 +85,13 @@ def parse_pi(body: bytes) -> Instruction:
     return Instruction(keyword, attrs)
 
 
+def _check_pi_size(size: int) -> None:
+    # A complete instruction must obey the limit too, not only one still being buffered,
+    # or the outcome would depend on how the bytes happened to be segmented.
+    if size > MAX_PI_SIZE:
+        raise ProtocolError(f"an SCSCP instruction is longer than {MAX_PI_SIZE} bytes")
+
+
 class Deframer:
     """Turns a byte stream into Instructions and Blocks.
 
@@ -129,6 +136,7 @@ class Deframer:
             if len(buf) > MAX_PI_SIZE:
                 raise ProtocolError(f"an SCSCP instruction is longer than {MAX_PI_SIZE} bytes")
             return None
+        _check_pi_size(close + len(PI_CLOSE))
         pi = parse_pi(bytes(buf[len(PI_OPEN) : close]))
         del buf[: close + len(PI_CLOSE)]
         if pi.keyword == "start":
@@ -157,6 +165,7 @@ class Deframer:
             if len(buf) > MAX_PI_SIZE:
                 raise ProtocolError(f"an SCSCP instruction is longer than {MAX_PI_SIZE} bytes")
             return None
+        _check_pi_size(close + len(PI_CLOSE) - pos)
         pi = parse_pi(bytes(buf[pos + len(PI_OPEN) : close]))
         self._payload += buf[:pos]
         del buf[: close + len(PI_CLOSE)]

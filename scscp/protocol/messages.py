@@ -135,9 +135,9 @@ def _reply_info(pairs: Attributes) -> tuple[dict[str, object], Attributes]:
         kind = _REPLY_INFO.get(key.name) if key.cd == SCSCP1 else None
         if key.cd == SCSCP1 and key.name == "call_id":
             continue
-        if kind is int and isinstance(value, OMInteger):
-            info[key.name] = value.value
-        elif kind is str and isinstance(value, OMString):
+        if (kind is int and isinstance(value, OMInteger)) or (
+            kind is str and isinstance(value, OMString)
+        ):
             info[key.name] = value.value
         else:
             extra.append((key, value))

@@ -15,7 +15,9 @@ from scscp.errors import ProcedureError
 def scscp_call(server: Endpoint, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scscp.cli", "call", "--server", str(server), *args],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

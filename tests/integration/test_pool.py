@@ -12,7 +12,7 @@ from scscp.client import Client
 from scscp.errors import ProcedureError
 from scscp.gateway import Gateway
 from scscp.gateway.providers.local import LocalProvider
-from tests.conftest import GNU_SERVICE, eventually, gateway_config
+from tests.conftest import eventually, gateway_config
 
 ORDERS = random.Random(2026).sample(range(1, 2001), 50)
 
@@ -53,8 +53,11 @@ async def test_worker_killed_mid_call(gateway: Gateway) -> None:
     pool = gateway.pool
     async with await Client.connect("127.0.0.1", gateway.port) as victim_client:
         doomed = asyncio.create_task(victim_client.call("Busy", 600))
-        await eventually(lambda: any(w.busy for w in pool.workers), timeout=10,
-                         what="the Busy call reached a worker")
+        await eventually(
+            lambda: any(w.busy for w in pool.workers),
+            timeout=10,
+            what="the Busy call reached a worker",
+        )
         victim = next(w for w in pool.workers if w.busy)
         pid = victim.handle.process.pid  # type: ignore[attr-defined]
 
@@ -81,10 +84,13 @@ async def test_worker_killed_mid_call(gateway: Gateway) -> None:
         await asyncio.gather(*loaders)
 
     assert sum(outcomes.values()) == 4 * 40  # one answer each, none lost
-    await eventually(lambda: pool.ready == 2 and pool.idle == 2, timeout=30,
-                     what="the pool back at two ready workers")
+    await eventually(
+        lambda: pool.ready == 2 and pool.idle == 2,
+        timeout=30,
+        what="the pool back at two ready workers",
+    )
     assert victim not in pool.workers
     async with await Client.connect("127.0.0.1", gateway.port) as client:
-        assert await asyncio.gather(*(client.call("Gnu", 1024) for _ in range(4))) == [
-            49487367289
-        ] * 4
+        assert (
+            await asyncio.gather(*(client.call("Gnu", 1024) for _ in range(4))) == [49487367289] * 4
+        )

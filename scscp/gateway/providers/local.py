@@ -119,13 +119,16 @@ class LocalProvider:
         env = {**os.environ, "SCSCP_HOST": self.host, "SCSCP_PORT": str(port)}
         try:
             process = await asyncio.create_subprocess_exec(
-                self.gap, "-q", "-b", *self.scripts,
+                self.gap,
+                "-q",
+                "-b",
+                *self.scripts,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 (spawned from the loop's thread)
+                preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             raise WorkerStartError(f"cannot run GAP as {self.gap!r}: {exc}") from exc
