@@ -54,9 +54,7 @@ class SCSCPStream(asyncio.Protocol):
         try:
             self._events.extend(self.connection.receive_data(data))
         except ProtocolError as exc:
-            self._events.append(exc)
-            self._events.append(ConnectionClosed())
-            self.connection.receive_data(b"")  # the session is over
+            self._events.append(exc)  # the connection reads nothing more after it
         self._readable.set()
 
     def eof_received(self) -> bool:
@@ -65,8 +63,7 @@ class SCSCPStream(asyncio.Protocol):
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if not self._events or not isinstance(self._events[-1], ConnectionClosed):
-            self._events.extend(self.connection.receive_data(b""))
+        self._events.extend(self.connection.receive_data(b""))  # no-op after EOF
         self._readable.set()
         self._writable.set()
         self.closed.set()

@@ -61,10 +61,20 @@ class Worker:
         try:
             reply = await self._client.request(call)
         except SCSCPConnectionError as exc:
-            await self._reopen_after_loss(call, exc)
-            raise WorkerLost(
-                f"the worker closed the session without answering {call.name}"
-            ) from exc
+            # Either the process died, or GAP cut its reply short (it cannot
+            # write some results, `fail` among them) and closed the session.
+            try:
+                await self.open()
+            except WorkerLost:
+                raise WorkerLost(
+                    f"worker {self.name} died while computing {call.name}; "
+                    "the call was not completed"
+                ) from exc
+            return ProcedureTerminated.because(
+                call.call_id,
+                f"the worker ended its session without a complete answer to {call.name} "
+                "(GAP cannot write some results, such as fail, as OpenMath)",
+            )
         self.calls_served += 1
         if isinstance(reply, ProcedureTerminated):
             await self.open()  # GAP has closed the session after its error reply
@@ -75,15 +85,6 @@ class Worker:
         if self._client is not None:
             await self._client.close()
             self._client = None
-
-    async def _reopen_after_loss(self, call: ProcedureCall, exc: Exception) -> None:
-        """A session that broke mid-call: a dead worker, or a reply GAP could not write."""
-        try:
-            await self.open()
-        except WorkerLost:
-            raise WorkerLost(
-                f"worker {self.name} died while computing {call.name}; the call was not completed"
-            ) from exc
 
     def _without_worker_address(self, reply: ProcedureTerminated) -> ProcedureTerminated:
         args = tuple(

@@ -350,12 +350,20 @@ def _parse_omi(text: str) -> int:
     raise OpenMathError(f"OMI content {text.strip()[:60]!r} is not an integer")
 
 
+# Objects are immutable, so the small integers that fill permutations and matrices can be
+# shared instances: a dict hit skips int() and the (slow) frozen-dataclass constructor.
+_SMALL_OMI: dict[str | None, OMInteger] = {str(i): OMInteger(i) for i in range(-1024, 1025)}
+
+
 def _dec_omi(el: _Element, d: _Dispatch) -> OMAny:
-    text = el.text
-    if text is None:
-        raise OpenMathError("OMI is empty")
     if len(el):
         raise _leaf_error(el)
+    text = el.text
+    small = _SMALL_OMI.get(text)
+    if small is not None:
+        return small
+    if text is None:
+        raise OpenMathError("OMI is empty")
     try:
         value = int(text)  # fast path; int() is laxer than OpenMath, so verify below
     except ValueError:

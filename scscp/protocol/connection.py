@@ -42,6 +42,7 @@ class State(Enum):
     GREETING = auto()  # server: welcome not sent yet; client: welcome not received
     NEGOTIATING = auto()  # waiting for the version request or its confirmation
     READY = auto()
+    BROKEN = auto()  # the peer broke the protocol: nothing more is read, a quit may be sent
     CLOSED = auto()
 
 
@@ -69,20 +70,25 @@ class Connection:
     def receive_data(self, data: bytes) -> list[Event]:
         """Events completed by ``data``; ``b""`` means the peer closed.
 
-        Raises ProtocolError when the peer breaks framing or session order.
+        Raises ProtocolError when the peer breaks framing or session order;
+        the connection is then BROKEN and can only send its quit.
         """
-        if self.state is State.CLOSED:
+        if self.state in (State.CLOSED, State.BROKEN):
             return []
         if not data:
             self.state = State.CLOSED
             return [ConnectionClosed()]
         events: list[Event] = []
-        for unit in self._deframer.feed(data):
-            event = self._block(unit) if isinstance(unit, Block) else self._instruction(unit)
-            if event is not None:
-                events.append(event)
-            if self.state is State.CLOSED:
-                break
+        try:
+            for unit in self._deframer.feed(data):
+                event = self._block(unit) if isinstance(unit, Block) else self._instruction(unit)
+                if event is not None:
+                    events.append(event)
+                if self.state is State.CLOSED:
+                    break
+        except ProtocolError:
+            self.state = State.BROKEN
+            raise
         return events
 
     def _instruction(self, pi: Instruction) -> Event | None:
@@ -151,7 +157,7 @@ class Connection:
 
     def send(self, event: Event) -> bytes:
         """The bytes of ``event``. Raises ProtocolError when out of order."""
-        if self.state is State.CLOSED:
+        if self.state is State.CLOSED or (self.state is State.BROKEN and not isinstance(event, Quit)):
             raise ProtocolError("the session is closed")
         if isinstance(event, Welcome):
             self._expect(Role.SERVER, State.GREETING, event)

@@ -130,7 +130,7 @@ class Deframer:
         if not buf:
             return None
         if not PI_OPEN.startswith(bytes(buf[: len(PI_OPEN)])):
-            raise ProtocolError(f"expected <?scscp ...?>, got {bytes(buf[:40])!r}")
+            raise ProtocolError(f"expected an SCSCP instruction, got {bytes(buf[:40])!r}")
         close = buf.find(PI_CLOSE, len(PI_OPEN))
         if close < 0:
             if len(buf) > MAX_PI_SIZE:

@@ -232,6 +232,9 @@ def test_decode_document_variants(data: bytes) -> None:
         ("-17", -17),
         (" \n 123\t", 123),
         ("+8", 8),
+        ("1024", 1024),  # around the decoder's shared small-integer cache
+        ("1025", 1025),
+        ("-1025", -1025),
         ("x1F", 31),
         ("-x1F", -31),
         ("xff", 255),
