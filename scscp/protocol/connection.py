@@ -157,7 +157,8 @@ class Connection:
 
     def send(self, event: Event) -> bytes:
         """The bytes of ``event``. Raises ProtocolError when out of order."""
-        if self.state is State.CLOSED or (self.state is State.BROKEN and not isinstance(event, Quit)):
+        closed = self.state is State.CLOSED
+        if closed or (self.state is State.BROKEN and not isinstance(event, Quit)):
             raise ProtocolError("the session is closed")
         if isinstance(event, Welcome):
             self._expect(Role.SERVER, State.GREETING, event)

@@ -13,9 +13,9 @@ from scscp.gateway import Gateway
 WELCOME_END = b"?>\n"
 
 
-async def raw_session(port: int, version: bytes = b"1.3") -> tuple[
-    asyncio.StreamReader, asyncio.StreamWriter, bytes
-]:
+async def raw_session(
+    port: int, version: bytes = b"1.3"
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bytes]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await reader.readuntil(WELCOME_END)
     writer.write(b'<?scscp version="' + version + b'" ?>\n')
@@ -97,8 +97,11 @@ async def test_client_leaving_mid_call_costs_nothing(gateway: Gateway) -> None:
     await asyncio.sleep(0)  # let the call be written
     from tests.conftest import eventually
 
-    await eventually(lambda: any(w.busy for w in gateway.pool.workers), timeout=10,
-                     what="the call reached a worker")
+    await eventually(
+        lambda: any(w.busy for w in gateway.pool.workers),
+        timeout=10,
+        what="the call reached a worker",
+    )
     await client.close()
     with pytest.raises(Exception):  # noqa: B017 (the closed session's error)
         await pending
