@@ -1,10 +1,14 @@
 """Latency and throughput of NrSmallGroups(n): straight to GAP and through the gateway.
 
-One run measures, on this machine and in this order:
-  (a) a naive persistent connection to one GAP worker (a blocking socket
-      read line by line, as most hand-written clients do): the baseline;
-  (b) a persistent connection to the same worker with the library's own
-      connection handling (scscp.client, as the gateway uses it);
+One run measures, on this machine:
+  (a) a naive persistent connection (a blocking socket read line by line,
+      as most hand-written clients do) to a stock GAP SCSCP server: the
+      baseline, which pays the 40 ms trap;
+  (a') the same naive client against our GAP worker, which writes each
+      message in one piece (services/gap/one_write_per_message.g);
+  (b) the library's own connection handling (scscp.client: TCP_QUICKACK
+      after every receive) against the stock server;
+  (b') the same against our worker: both fixes, what the gateway uses;
   (c) the gateway (a separate `scscp-gateway serve` process, 2 workers)
       with one client;
   (d) the gateway with 8 concurrent clients and 2 workers;
@@ -79,7 +83,7 @@ def naive_call(sock: socket.socket, reader: object, call_id: int, n: int) -> byt
             return reply
 
 
-def bench_naive(host: str, port: int, calls: int) -> Figures:
+def bench_naive(name: str, host: str, port: int, calls: int) -> Figures:
     sock = socket.create_connection((host, port))
     reader = sock.makefile("rb")
     reader.readline()
@@ -96,7 +100,7 @@ def bench_naive(host: str, port: int, calls: int) -> Figures:
         assert b"procedure_completed" in reply
     wall = time.perf_counter() - start
     sock.close()
-    return Figures("(a) naive socket -> GAP", latencies, wall)
+    return Figures(name, latencies, wall)
 
 
 async def bench_clients(name: str, host: str, port: int, clients: int, calls: int) -> Figures:
@@ -174,38 +178,53 @@ async def _until(predicate: Callable[[], bool]) -> None:
 
 
 def show(rows: list[Figures], baseline: Figures) -> None:
+    """One line per path; the ratios are against the baseline of this run."""
     print(
-        f"{'path':44} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>9} {'p50 vs (a)':>11} "
+        f"{'path':48} {'p50 ms':>7} {'p99 ms':>7} {'calls/s':>8} {'p50 vs (a)':>11} "
         f"{'calls/s vs (a)':>15}"
     )
     for row in rows:
         print(
-            f"{row.name:44} {row.p50 * 1e3:8.2f} {row.p99 * 1e3:8.2f} {row.rate:9.0f} "
+            f"{row.name:48} {row.p50 * 1e3:7.2f} {row.p99 * 1e3:7.2f} {row.rate:8.0f} "
             f"{baseline.p50 / row.p50:10.1f}x {row.rate / baseline.rate:14.1f}x"
         )
 
 
-async def main_async(calls: int, naive_calls: int, gap: str) -> None:
-    provider = LocalProvider(gap, GatewayConfig().gap.scripts)
+async def direct(gap: str, stock: bool, calls: int, naive_calls: int) -> tuple[Figures, Figures]:
+    """Naive and library clients against one worker, stock or with our writes."""
+    scripts = GatewayConfig().gap.scripts
+    if stock:
+        scripts = tuple(p for p in scripts if p.name != "one_write_per_message.g")
+    provider = LocalProvider(gap, scripts)
     worker = await provider.start()
     host, port = worker.endpoint.host, worker.endpoint.port
+    server = "stock GAP server" if stock else "our GAP worker"
     try:
-        naive = await asyncio.to_thread(bench_naive, host, port, naive_calls)
-        direct = await bench_clients("(b) scscp.client -> GAP", host, port, 1, calls)
+        naive = await asyncio.to_thread(
+            bench_naive, f"naive socket -> {server}", host, port, naive_calls if stock else calls
+        )
+        ours = await bench_clients(f"scscp.client -> {server}", host, port, 1, calls)
     finally:
         await provider.close()
+    return naive, ours
+
+
+async def main_async(calls: int, naive_calls: int, gap: str) -> None:
+    naive_stock, ours_stock = await direct(gap, True, calls, naive_calls)
+    naive_fixed, ours_fixed = await direct(gap, False, calls, naive_calls)
     gateway, gport = start_gateway(gap)
     try:
         eight = await bench_clients(
-            "(d) 8 clients -> gateway (2 workers)", "127.0.0.1", gport, 8, calls
+            "8 clients -> gateway (2 workers)", "127.0.0.1", gport, 8, calls
         )
-        one = await bench_clients(
-            "(c) 1 client -> gateway (2 workers)", "127.0.0.1", gport, 1, calls
-        )
+        one = await bench_clients("1 client -> gateway (2 workers)", "127.0.0.1", gport, 1, calls)
     finally:
         gateway.terminate()
         gateway.wait()
-    show([naive, direct, one, eight], naive)
+    rows = [naive_stock, naive_fixed, ours_stock, ours_fixed, one, eight]
+    for label, row in zip(("(a)", "(a')", "(b)", "(b')", "(c)", "(d)"), rows, strict=True):
+        row.name = f"{label} {row.name}"
+    show(rows, naive_stock)
     print(f"(e) kill -9 of a worker -> pool full again: {await recovery_time(gap):.2f} s")
 
 

@@ -28,7 +28,8 @@ from scscp.endpoint import DEFAULT_PORT, Endpoint, parse_endpoint
 from scscp.protocol.connection import DEFAULT_MAX_MESSAGE
 
 REPO_SERVICES = Path(__file__).resolve().parents[2] / "services" / "gap"
-WORKER_SCRIPT = "worker.g"
+# Read after the services by every GAP worker: whole-message writes, then the server.
+WORKER_SCRIPTS = ("one_write_per_message.g", "worker.g")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +39,8 @@ class GapConfig:
 
     @property
     def scripts(self) -> tuple[Path, ...]:
-        """The files GAP reads: the services, then the script that starts the server."""
-        return (*self.services, REPO_SERVICES / WORKER_SCRIPT)
+        """The files GAP reads: the services, then the scripts that start the server."""
+        return (*self.services, *(REPO_SERVICES / name for name in WORKER_SCRIPTS))
 
 
 @dataclass(frozen=True, slots=True)
