@@ -10,7 +10,7 @@ One run measures, on this machine:
       after every receive) against the stock server;
   (b') the same against our worker: both fixes, what the gateway uses;
   (c) the gateway (a separate `scscp-gateway serve` process, 2 workers)
-      with one client;
+      with one client; (c') the same calling Gnu(n), the flagship service;
   (d) the gateway with 8 concurrent clients and 2 workers;
   (e) the time from `kill -9` of a worker to a full pool again.
 It prints p50/p99 latency and calls per second for each, and ratios to (a).
@@ -103,7 +103,9 @@ def bench_naive(name: str, host: str, port: int, calls: int) -> Figures:
     return Figures(name, latencies, wall)
 
 
-async def bench_clients(name: str, host: str, port: int, clients: int, calls: int) -> Figures:
+async def bench_clients(
+    name: str, host: str, port: int, clients: int, calls: int, procedure: str = "NrSmallGroups"
+) -> Figures:
     latencies: list[float] = []
 
     async def one(count: int, timed: bool = True) -> None:
@@ -111,7 +113,7 @@ async def bench_clients(name: str, host: str, port: int, clients: int, calls: in
             for i in range(count):
                 n = ORDERS[i % len(ORDERS)] if not timed else random.choice(ORDERS)
                 t = time.perf_counter()
-                await client.call("NrSmallGroups", n)
+                await client.call(procedure, n)
                 if timed:
                     latencies.append(time.perf_counter() - t)
 
@@ -218,11 +220,15 @@ async def main_async(calls: int, naive_calls: int, gap: str) -> None:
             "8 clients -> gateway (2 workers)", "127.0.0.1", gport, 8, calls
         )
         one = await bench_clients("1 client -> gateway (2 workers)", "127.0.0.1", gport, 1, calls)
+        gnu = await bench_clients(
+            "1 client -> gateway, Gnu(n) instead", "127.0.0.1", gport, 1, calls, "Gnu"
+        )
     finally:
         gateway.terminate()
         gateway.wait()
-    rows = [naive_stock, naive_fixed, ours_stock, ours_fixed, one, eight]
-    for label, row in zip(("(a)", "(a')", "(b)", "(b')", "(c)", "(d)"), rows, strict=True):
+    rows = [naive_stock, naive_fixed, ours_stock, ours_fixed, one, gnu, eight]
+    labels = ("(a)", "(a')", "(b)", "(b')", "(c)", "(c')", "(d)")
+    for label, row in zip(labels, rows, strict=True):
         row.name = f"{label} {row.name}"
     show(rows, naive_stock)
     print(f"(e) kill -9 of a worker -> pool full again: {await recovery_time(gap):.2f} s")

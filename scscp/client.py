@@ -35,7 +35,7 @@ from scscp.protocol import (
     Version,
     Welcome,
 )
-from scscp.stream import SCSCPStream, open_stream
+from scscp.stream import Item, SCSCPStream, open_stream
 
 log = logging.getLogger(__name__)
 Reply = ProcedureCompleted | ProcedureTerminated
@@ -52,7 +52,7 @@ class Client:
         self._prefix = f"py{os.getpid()}.{next(_ids)}."
         self._counter = itertools.count(1)
         self._closed_reason: str | None = None
-        self._reader = asyncio.create_task(self._read_replies())
+        stream.deliver(self._on_item)
 
     @classmethod
     async def connect(
@@ -84,7 +84,7 @@ class Client:
 
     @property
     def is_closed(self) -> bool:
-        return self.stream.closed.is_set() or self._reader.done()
+        return self._closed_reason is not None or self.stream.closed.is_set()
 
     def new_call_id(self) -> str:
         return f"{self._prefix}{next(self._counter)}"
@@ -136,9 +136,7 @@ class Client:
             with contextlib.suppress(ProtocolError):
                 self.stream.send(Quit(reason))
             self.stream.close()
-        self._reader.cancel()
-        await asyncio.gather(self._reader, return_exceptions=True)
-        self._fail_pending("the session was closed by the client")
+        self._end("the session was closed by the client")
 
     async def __aenter__(self) -> Self:
         return self
@@ -148,36 +146,33 @@ class Client:
     ) -> None:
         await self.close()
 
-    async def _read_replies(self) -> None:
-        try:
-            while True:
-                event = await self.stream.next_event()
-                if isinstance(event, (ProcedureCompleted, ProcedureTerminated)):
-                    future = self._pending.get(event.call_id)
-                    if future is not None and not future.done():
-                        future.set_result(event)
-                    else:
-                        log.warning("reply for unknown call_id %r ignored", event.call_id)
-                elif isinstance(event, Quit):
-                    self._closed_reason = f"the server quit: {event.reason or 'no reason given'}"
-                    break
-                elif isinstance(event, ConnectionClosed):
-                    break
-                elif isinstance(event, Info):
-                    log.info("server info: %s", event.text)
-                elif isinstance(event, BadMessage):
-                    log.warning("unreadable message from the server: %s", event.reason)
-        except ProtocolError as exc:
-            self._closed_reason = f"protocol error from the server: {exc}"
-        finally:
-            self.stream.close()
-            self._fail_pending(self._closed_reason or "the server closed the connection")
+    def _on_item(self, item: Item) -> None:
+        """Runs in the transport's callback: match replies to calls, notice the end."""
+        if isinstance(item, (ProcedureCompleted, ProcedureTerminated)):
+            future = self._pending.get(item.call_id)
+            if future is not None and not future.done():
+                future.set_result(item)
+            else:
+                log.warning("reply for unknown call_id %r ignored", item.call_id)
+        elif isinstance(item, Quit):
+            self._end(f"the server quit: {item.reason or 'no reason given'}")
+        elif isinstance(item, ConnectionClosed):
+            self._end("the server closed the connection")
+        elif isinstance(item, ProtocolError):
+            self._end(f"protocol error from the server: {item}")
+        elif isinstance(item, Info):
+            log.info("server info: %s", item.text)
+        elif isinstance(item, BadMessage):
+            log.warning("unreadable message from the server: %s", item.reason)
 
-    def _fail_pending(self, reason: str) -> None:
-        self._closed_reason = self._closed_reason or reason
+    def _end(self, reason: str) -> None:
+        """The session is over: close it and fail every pending call with ``reason``."""
+        if self._closed_reason is None:
+            self._closed_reason = reason
+        self.stream.close()
         for future in self._pending.values():
             if not future.done():
-                future.set_exception(SCSCPConnectionError(reason))
+                future.set_exception(SCSCPConnectionError(self._closed_reason))
 
 
 async def _negotiate(stream: SCSCPStream) -> Welcome:

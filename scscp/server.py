@@ -29,7 +29,7 @@ from scscp.protocol import (
     Welcome,
 )
 from scscp.protocol.connection import DEFAULT_MAX_MESSAGE
-from scscp.stream import SCSCPStream
+from scscp.stream import Item, SCSCPStream
 
 log = logging.getLogger(__name__)
 
@@ -123,31 +123,38 @@ class Server:
         return True
 
     async def _serve_calls(self, stream: SCSCPStream) -> None:
+        """Start a task per call as it arrives; return when the session ends."""
         in_flight: set[str] = set()
-        while True:
-            event = await stream.next_event()
-            if isinstance(event, ProcedureCall):
-                if event.call_id in in_flight:
+        ended: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
+
+        def on_item(item: Item) -> None:
+            if isinstance(item, ProcedureCall):
+                if item.call_id in in_flight:
                     _quietly_send(
                         stream,
                         ProcedureTerminated.because(
-                            event.call_id, f"call_id {event.call_id!r} is already in use"
+                            item.call_id, f"call_id {item.call_id!r} is already in use"
                         ),
                     )
-                    continue
-                in_flight.add(event.call_id)
-                task = asyncio.create_task(self._answer(stream, event, in_flight))
+                    return
+                in_flight.add(item.call_id)
+                task = asyncio.create_task(self._answer(stream, item, in_flight))
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
-            elif isinstance(event, BadMessage):
+            elif isinstance(item, BadMessage):
                 _quietly_send(
                     stream,
                     ProcedureTerminated.because(
-                        event.call_id or "N/A", f"bad message: {event.reason}"
+                        item.call_id or "N/A", f"bad message: {item.reason}"
                     ),
                 )
-            elif isinstance(event, (Quit, ConnectionClosed)):
-                return
+            elif isinstance(item, (Quit, ConnectionClosed, ProtocolError)) and not ended.done():
+                ended.set_result(item)
+
+        stream.deliver(on_item)
+        last = await ended
+        if isinstance(last, ProtocolError):
+            raise last
 
     async def _answer(self, stream: SCSCPStream, call: ProcedureCall, in_flight: set[str]) -> None:
         try:

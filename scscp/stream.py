@@ -15,23 +15,32 @@ import asyncio
 import contextlib
 import socket
 from collections import deque
+from collections.abc import Callable, Sequence
 
 from scscp.protocol import Connection, ConnectionClosed, Event, ProtocolError, Role
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
-class SCSCPStream(asyncio.Protocol):
-    """Feeds a sans-IO Connection from a transport and queues its events.
+Item = Event | ProtocolError
+"""What a stream delivers: an event, or the framing error that ended reading."""
 
-    ``next_event`` returns events in order; a framing error is raised from it
-    once, after the events that came before, and ends the stream.
+
+class SCSCPStream(asyncio.Protocol):
+    """Feeds a sans-IO Connection from a transport and delivers its events.
+
+    Two ways to read, in order: ``next_event`` (pull, for the handshake),
+    then ``deliver(handler)`` (push: the handler runs inside the transport's
+    callback, saving a task switch per message on the hot path of a call).
+    A framing error is delivered (or raised from ``next_event``) once, after
+    the events that came before it; nothing is read after it.
     """
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.transport: asyncio.Transport | None = None
-        self._events: deque[Event | ProtocolError] = deque()
+        self._events: deque[Item] = deque()
+        self._handler: Callable[[Item], None] | None = None
         self._readable = asyncio.Event()
         self._writable = asyncio.Event()
         self._writable.set()
@@ -41,8 +50,7 @@ class SCSCPStream(asyncio.Protocol):
     # -- asyncio.Protocol ----------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment] (uvloop's is not a subclass)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             self._socket = sock
@@ -52,21 +60,29 @@ class SCSCPStream(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._quickack()
         try:
-            self._events.extend(self.connection.receive_data(data))
+            events: list[Item] = list(self.connection.receive_data(data))
         except ProtocolError as exc:
-            self._events.append(exc)  # the connection reads nothing more after it
-        self._readable.set()
+            events = [exc]  # the connection reads nothing more after it
+        self._push(events)
 
     def eof_received(self) -> bool:
-        self._events.extend(self.connection.receive_data(b""))
-        self._readable.set()
+        self._push(self.connection.receive_data(b""))
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._events.extend(self.connection.receive_data(b""))  # no-op after EOF
-        self._readable.set()
+        self._push(self.connection.receive_data(b""))  # nothing new after EOF
         self._writable.set()
         self.closed.set()
+        if self._handler is None:
+            self._readable.set()
+
+    def _push(self, items: Sequence[Item]) -> None:
+        if self._handler is not None:
+            for item in items:
+                self._handler(item)
+        elif items:
+            self._events.extend(items)
+            self._readable.set()
 
     def pause_writing(self) -> None:
         self._writable.clear()
@@ -87,6 +103,16 @@ class SCSCPStream(asyncio.Protocol):
         if isinstance(item, ProtocolError):
             raise item
         return item
+
+    def deliver(self, handler: Callable[[Item], None]) -> None:
+        """From now on hand every item to ``handler`` as it arrives (queued ones first).
+
+        The last item it sees is a Quit, ConnectionClosed or a ProtocolError;
+        it must not block.
+        """
+        self._handler = handler
+        while self._events:
+            handler(self._events.popleft())
 
     def send(self, event: Event) -> None:
         """Write ``event`` at once (as one write). Raises ProtocolError if out of order."""

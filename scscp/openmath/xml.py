@@ -418,6 +418,12 @@ def _dec_omb(el: _Element, d: _Dispatch) -> OMAny:
         raise OpenMathError(f"OMB content is not valid base64: {exc}") from None
 
 
+# Symbols repeat in every message (scscp1.call_id, list1.list ...): share the
+# immutable instances, bounded so that hostile input cannot grow the table.
+_SYMBOLS: dict[tuple[str, str, str | None], OMSymbol] = {}
+_SYMBOLS_MAX = 4096
+
+
 def _symbol(el: _Element, cdbase: str | None) -> OMSymbol:
     if len(el):
         raise _leaf_error(el)
@@ -425,7 +431,13 @@ def _symbol(el: _Element, cdbase: str | None) -> OMSymbol:
     name = el.get("name")
     if cd is None or name is None:
         raise OpenMathError(f"OMS needs cd and name attributes, got cd={cd!r} name={name!r}")
-    return OMSymbol(cd, name, cdbase)
+    key = (cd, name, cdbase)
+    symbol = _SYMBOLS.get(key)
+    if symbol is None:
+        symbol = OMSymbol(cd, name, cdbase)
+        if len(_SYMBOLS) < _SYMBOLS_MAX:
+            _SYMBOLS[key] = symbol
+    return symbol
 
 
 def _dec_oms(el: _Element, d: _Dispatch) -> OMAny:
