@@ -32,6 +32,7 @@ from scscp.protocol import (
     ProtocolError,
     Quit,
     ReturnMode,
+    Terminate,
     Version,
     Welcome,
 )
@@ -129,6 +130,10 @@ class Client:
             return await future
         finally:
             self._pending.pop(call.call_id, None)
+
+    def terminate(self, call_id: str) -> None:
+        """Ask the server to interrupt call ``call_id``; its reply still comes."""
+        self.stream.send(Terminate(call_id))
 
     async def close(self, reason: str | None = None) -> None:
         """Say quit and close; pending calls fail with SCSCPConnectionError."""

@@ -25,6 +25,7 @@ from scscp.protocol import (
     ProtocolError,
     Quit,
     Role,
+    Terminate,
     Version,
     Welcome,
 )
@@ -123,13 +124,19 @@ class Server:
         return True
 
     async def _serve_calls(self, stream: SCSCPStream) -> None:
-        """Start a task per call as it arrives; return when the session ends."""
-        in_flight: set[str] = set()
+        """Start a task per call as it arrives; return when the session ends.
+
+        ``terminate`` cancels the named call, which is then answered with
+        ``procedure_terminated``; calls still running when the client leaves
+        are cancelled too, since nobody is left to read their answers.
+        """
+        calls: dict[str, asyncio.Task[None]] = {}
+        terminated: set[str] = set()
         ended: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
 
         def on_item(item: Item) -> None:
             if isinstance(item, ProcedureCall):
-                if item.call_id in in_flight:
+                if item.call_id in calls:
                     _quietly_send(
                         stream,
                         ProcedureTerminated.because(
@@ -137,10 +144,16 @@ class Server:
                         ),
                     )
                     return
-                in_flight.add(item.call_id)
-                task = asyncio.create_task(self._answer(stream, item, in_flight))
+                task = asyncio.create_task(self._answer(stream, item, terminated))
+                calls[item.call_id] = task
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
+                task.add_done_callback(lambda _, cid=item.call_id: calls.pop(cid, None))
+            elif isinstance(item, Terminate):
+                task = calls.get(item.call_id)
+                if task is not None and item.call_id not in terminated:
+                    terminated.add(item.call_id)
+                    task.cancel()
             elif isinstance(item, BadMessage):
                 _quietly_send(
                     stream,
@@ -152,18 +165,28 @@ class Server:
                 ended.set_result(item)
 
         stream.deliver(on_item)
-        last = await ended
+        try:
+            last = await ended
+        finally:
+            for task in calls.values():
+                task.cancel()
         if isinstance(last, ProtocolError):
             raise last
 
-    async def _answer(self, stream: SCSCPStream, call: ProcedureCall, in_flight: set[str]) -> None:
+    async def _answer(self, stream: SCSCPStream, call: ProcedureCall, terminated: set[str]) -> None:
         try:
             reply = await self.handler(call)
+        except asyncio.CancelledError:
+            if call.call_id not in terminated:
+                raise
+            terminated.discard(call.call_id)
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            reply = ProcedureTerminated.because(
+                call.call_id, "the call was terminated at the client's request"
+            )
         except Exception as exc:  # the handler's bug must not cost the caller its answer
             log.exception("handler failed on %s", call.name)
             reply = ProcedureTerminated.because(call.call_id, f"internal error: {exc}")
-        finally:
-            in_flight.discard(call.call_id)
         _quietly_send(stream, reply)
         await stream.drain()
 

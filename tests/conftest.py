@@ -16,11 +16,11 @@ import pytest
 
 from scscp.endpoint import Endpoint
 from scscp.gateway import Gateway, GatewayConfig
-from scscp.gateway.config import GapConfig, PoolConfig
+from scscp.gateway.config import DEFAULT_ALLOW, GapConfig, PoolConfig
 
 TESTS = Path(__file__).parent
 BUSY_SERVICE = TESTS / "gap" / "busy.g"
-GNU_SERVICE = GapConfig().services[0]
+SERVICES = GapConfig().services
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +33,10 @@ def gap() -> str:
 
 
 def gateway_config(gap: str, workers: int = 2, *, busy: bool = False) -> GatewayConfig:
-    services = (GNU_SERVICE, BUSY_SERVICE) if busy else (GNU_SERVICE,)
+    services = (*SERVICES, BUSY_SERVICE) if busy else SERVICES
     return GatewayConfig(
         listen=Endpoint("127.0.0.1", 0),
+        allow=(*DEFAULT_ALLOW, "Busy", "ReturnFail") if busy else DEFAULT_ALLOW,
         pool=PoolConfig(workers=workers),
         gap=GapConfig(executable=gap, services=services),
     )

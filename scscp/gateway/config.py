@@ -4,6 +4,8 @@ Example (every key optional)::
 
     listen = "127.0.0.1:26133"
     max_message_size = 67108864
+    max_runtime = 3600.0                 # seconds, for every call
+    allow = ["Gnu", "GnuExplained", "WS_*"]
 
     [pool]
     workers = 2
@@ -35,7 +37,7 @@ WORKER_SCRIPTS = ("one_write_per_message.g", "worker.g")
 @dataclass(frozen=True, slots=True)
 class GapConfig:
     executable: str = "gap"
-    services: tuple[Path, ...] = (REPO_SERVICES / "gnu.g",)
+    services: tuple[Path, ...] = (REPO_SERVICES / "gnu.g", REPO_SERVICES / "classic.g")
 
     @property
     def scripts(self) -> tuple[Path, ...]:
@@ -49,10 +51,20 @@ class PoolConfig:
     start_timeout: float = 60.0
 
 
+# What the bundled GAP services offer; operators widen or narrow it. The GAP
+# server also installs tracing procedures that write files: not allowed here.
+DEFAULT_ALLOW = (
+    "Gnu", "GnuExplained", "NrSmallGroups",
+    "Identity", "WS_*", "IsPrimeInt", "NrConjugacyClasses", "Size", "Length",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
     listen: Endpoint = field(default_factory=lambda: Endpoint("127.0.0.1", DEFAULT_PORT))
     max_message_size: int = DEFAULT_MAX_MESSAGE
+    max_runtime: float | None = None  # seconds; applies to every call, with option_runtime
+    allow: tuple[str, ...] = DEFAULT_ALLOW  # procedure names, shell-style patterns
     pool: PoolConfig = field(default_factory=PoolConfig)
     gap: GapConfig = field(default_factory=GapConfig)
 
@@ -72,12 +84,16 @@ class GatewayConfig:
         gap = _section(GapConfig, gap_data, "gap")
         if "listen" in data:
             data["listen"] = parse_endpoint(data["listen"])
+        if "allow" in data:
+            data["allow"] = tuple(data["allow"])
         return _section(cls, {**data, "pool": pool, "gap": gap}, "the top level")
 
     def validate(self) -> GatewayConfig:
         """Check what can be checked before anything starts; returns self."""
         if self.pool.workers < 1:
             raise ValueError("pool.workers must be at least 1")
+        if self.max_runtime is not None and self.max_runtime <= 0:
+            raise ValueError("max_runtime must be a positive number of seconds")
         missing = [str(p) for p in self.gap.scripts if not p.is_file()]
         if missing:
             raise ValueError(f"GAP service files not found: {', '.join(missing)}")

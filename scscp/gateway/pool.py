@@ -68,22 +68,24 @@ class Pool:
             raise errors[0]
 
     async def call(self, call: ProcedureCall) -> Reply:
-        """Run ``call`` on the next idle worker; every call gets one reply."""
+        """Run ``call`` on the next idle worker; every call gets one reply.
+
+        Cancelling the caller (a deadline, a terminate) interrupts the
+        computation on the worker, which rejoins the pool once it answers.
+        """
         worker = await self._acquire()
         worker.busy = True
         try:
             reply = await worker.call(call)
         except WorkerLost as exc:
             log.warning("%s", exc)
+            worker.busy = False
             self._retire(worker)
             return ProcedureTerminated.because(call.call_id, str(exc))
-        except BaseException:
-            # Cancelled mid-call: the session's state is unknown, so the
-            # worker cannot be trusted with the next call.
-            self._retire(worker)
+        except asyncio.CancelledError:
+            self._spawn(self._recover(worker, call))
             raise
-        finally:
-            worker.busy = False
+        worker.busy = False
         self._idle.put_nowait(worker)
         return reply
 
@@ -139,6 +141,17 @@ class Pool:
                 continue
             self._failures = 0
             return
+
+    async def _recover(self, worker: Worker, call: ProcedureCall) -> None:
+        try:
+            await worker.recover(call)
+        except WorkerLost as exc:
+            log.warning("%s; replacing it", exc)
+            self._retire(worker)
+            return
+        finally:
+            worker.busy = False
+        self._idle.put_nowait(worker)
 
     def _retire(self, worker: Worker) -> None:
         """Stop a worker that can no longer be trusted; its supervisor replaces it."""

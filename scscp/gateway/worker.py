@@ -3,10 +3,16 @@
 GAP serves one session at a time and closes it after every error reply, so
 the worker keeps exactly one session open and reopens it when GAP drops it,
 before the worker goes back to the pool. Callers never see that.
+
+A call whose caller gives up (its deadline passed, the client sent
+``terminate`` or left) is not abandoned on the worker: ``recover`` interrupts
+the computation (SIGINT, which GAP answers with a "user interrupt" error) and
+reopens the session, so that the same process serves the next call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -21,6 +27,7 @@ log = logging.getLogger(__name__)
 
 Reply = ProcedureCompleted | ProcedureTerminated
 CONNECT_TIMEOUT = 10.0
+INTERRUPT_GRACE = 5.0  # seconds GAP may take to answer an interrupt
 
 
 class WorkerLost(Exception):
@@ -36,6 +43,7 @@ class Worker:
         self.calls_served = 0
         self.busy = False
         self._client: Client | None = None
+        self._pending: asyncio.Future[Reply] | None = None
         # GAP prefixes its error texts with the address it listens on; clients
         # of the gateway have no use for a worker's private address.
         self._error_prefix = re.compile(rf"^\s*{re.escape(str(handle.endpoint))} reports\s*:\s*")
@@ -54,12 +62,53 @@ class Worker:
             raise WorkerLost(f"worker {self.name} does not accept a session: {exc}") from exc
 
     async def call(self, call: ProcedureCall) -> Reply:
-        """Forward ``call``; the worker is ready for the next one on return."""
+        """Forward ``call``; the worker is ready for the next one on return.
+
+        If the caller is cancelled, the request stays pending on the worker,
+        which must then be ``recover``ed before it serves again.
+        """
         if self._client is None or self._client.is_closed:
             await self.open()
         assert self._client is not None
+        self._pending = asyncio.ensure_future(self._client.request(call))
+        reply = await self._settle(call, asyncio.shield(self._pending))
+        self._pending = None
+        return reply
+
+    async def recover(self, call: ProcedureCall) -> None:
+        """Interrupt the abandoned ``call`` and make the session usable again.
+
+        Raises WorkerLost if the worker does not answer within INTERRUPT_GRACE.
+        """
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        if not pending.done():
+            self.handle.interrupt()
         try:
-            reply = await self._client.request(call)
+            async with asyncio.timeout(INTERRUPT_GRACE):
+                reply = await self._settle(call, pending)
+        except TimeoutError:
+            pending.cancel()
+            raise WorkerLost(f"worker {self.name} ignored the interrupt of {call.name}") from None
+        log.info(
+            "worker %s interrupted %s: %s",
+            self.name,
+            call.name,
+            getattr(reply, "message", "it had finished"),
+        )
+
+    async def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def _settle(self, call: ProcedureCall, reply: asyncio.Future[Reply]) -> Reply:
+        """Await GAP's reply, then leave the session ready for the next call."""
+        try:
+            answer = await reply
         except SCSCPConnectionError as exc:
             # Either the process died, or GAP cut its reply short (it cannot
             # write some results, `fail` among them) and closed the session.
@@ -76,15 +125,10 @@ class Worker:
                 "(GAP cannot write some results, such as fail, as OpenMath)",
             )
         self.calls_served += 1
-        if isinstance(reply, ProcedureTerminated):
+        if isinstance(answer, ProcedureTerminated):
             await self.open()  # GAP has closed the session after its error reply
-            return self._without_worker_address(reply)
-        return reply
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+            return self._without_worker_address(answer)
+        return answer
 
     def _without_worker_address(self, reply: ProcedureTerminated) -> ProcedureTerminated:
         args = tuple(

@@ -1,0 +1,98 @@
+"""Runtime limits, terminate and the allow-list: what GAP itself ignores."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from scscp.client import Client
+from scscp.errors import ProcedureError
+from scscp.gateway import Gateway
+from scscp.openmath import OMInteger, OMSymbol
+from scscp.protocol import TRANSIENT_CD, ProcedureCall, ProcedureTerminated
+from tests.conftest import eventually, gateway_config
+
+# 414159265358979323846264338403 * 271828182845904523536028747271: GAP's
+# Factors (with FactInt) needs minutes for these 60 digits.
+SEMIPRIME = 112580160511326123008238383485608386927203987476281706748213
+
+
+def worker_pids(gateway: Gateway) -> set[int]:
+    return {w.handle.process.pid for w in gateway.pool.workers}  # type: ignore[attr-defined]
+
+
+async def test_option_runtime_interrupts_the_computation(gateway: Gateway) -> None:
+    pids = worker_pids(gateway)
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        with pytest.raises(ProcedureError) as caught:
+            await client.call("WS_Factors", SEMIPRIME, runtime_ms=500)
+        assert caught.value.symbol == OMSymbol("scscp1", "error_runtime")
+        assert "runtime limit of 500 ms" in caught.value.message
+        await eventually(
+            lambda: gateway.pool.idle == 2,
+            timeout=30,
+            what="the interrupted worker back in the pool",
+        )
+        # The same processes serve on: interrupted, not replaced.
+        assert worker_pids(gateway) == pids
+        answers = await asyncio.gather(*(client.call("WS_Factors", 2**10 * 3) for _ in range(4)))
+        assert answers == [[2] * 10 + [3]] * 4
+
+
+async def test_operator_max_runtime_applies_to_every_call(gap: str) -> None:
+    config = dataclasses.replace(gateway_config(gap, workers=1), max_runtime=0.3)
+    gw = Gateway(config)
+    await gw.start()
+    try:
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            with pytest.raises(ProcedureError) as caught:
+                await client.call("WS_Factors", SEMIPRIME)
+            assert caught.value.symbol.name == "error_runtime"
+            # A shorter option_runtime wins; a longer one is capped.
+            with pytest.raises(ProcedureError):
+                await client.call("WS_Factors", SEMIPRIME, runtime_ms=60_000)
+            assert await client.call("Gnu", 1024) == 49487367289
+    finally:
+        await gw.close()
+
+
+async def test_terminate_interrupts_only_the_named_call(gateway: Gateway) -> None:
+    async with (
+        await Client.connect("127.0.0.1", gateway.port) as victim,
+        await Client.connect("127.0.0.1", gateway.port) as bystander,
+    ):
+        call = ProcedureCall(
+            "long-one", OMSymbol(TRANSIENT_CD, "WS_Factors"), (OMInteger(SEMIPRIME),)
+        )
+        pending = asyncio.create_task(victim.request(call))
+        await eventually(
+            lambda: any(w.busy for w in gateway.pool.workers),
+            timeout=10,
+            what="the long call reached a worker",
+        )
+        victim.terminate("long-one")
+        reply = await pending
+        assert isinstance(reply, ProcedureTerminated)
+        assert "terminated at the client's request" in reply.message
+        # The other client's calls were never disturbed, and both sessions go on.
+        assert await bystander.call("Gnu", 2000) == 963
+        assert await victim.call("Gnu", 1536) == 408641062
+    await eventually(lambda: gateway.pool.idle == 2, timeout=30, what="both workers idle")
+
+
+@pytest.mark.parametrize("name", ["SCSCPStartTracing", "NoSuchProcedure", "Busy"])
+async def test_procedures_outside_the_allow_list_are_rejected(gap: str, name: str) -> None:
+    gw = Gateway(gateway_config(gap, workers=1))  # the default allow-list
+    await gw.start()
+    try:
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            with pytest.raises(ProcedureError) as caught:
+                await client.call(name, 1)
+            # The same error GAP gives for a procedure it does not know.
+            assert caught.value.symbol == OMSymbol("error", "unexpected_symbol")
+            assert caught.value.reply.error.args == (OMSymbol(TRANSIENT_CD, name),)
+        assert gw.pool.workers and all(w.calls_served == 0 for w in gw.pool.workers)
+    finally:
+        await gw.close()
