@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from scscp.endpoint import DEFAULT_PORT
-from scscp.errors import ProcedureError, SCSCPConnectionError
+from scscp.errors import ProcedureError, SCSCPConnectionError, UnreadableReply
 from scscp.openmath import OMAny, OMSymbol, from_python, to_python
 from scscp.protocol import (
     SUPPORTED_VERSIONS,
@@ -168,7 +168,21 @@ class Client:
         elif isinstance(item, Info):
             log.info("server info: %s", item.text)
         elif isinstance(item, BadMessage):
-            log.warning("unreadable message from the server: %s", item.reason)
+            self._unreadable(item)
+
+    def _unreadable(self, bad: BadMessage) -> None:
+        """A reply we cannot read still ends the call it answers: no call may hang."""
+        pending = [cid for cid, f in self._pending.items() if not f.done()]
+        if bad.call_id in self._pending:
+            target = bad.call_id
+        elif len(pending) == 1:
+            target = pending[0]  # the only call it can answer
+        else:
+            self._end(f"unreadable message from the server: {bad.reason}")
+            return
+        self._pending[target].set_exception(
+            UnreadableReply(f"the server's reply could not be read: {bad.reason}")
+        )
 
     def _end(self, reason: str) -> None:
         """The session is over: close it and fail every pending call with ``reason``."""

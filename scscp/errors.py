@@ -5,7 +5,13 @@ from __future__ import annotations
 from scscp.openmath import OMSymbol
 from scscp.protocol import ProcedureTerminated, ProtocolError
 
-__all__ = ["ProcedureError", "ProtocolError", "SCSCPConnectionError", "SCSCPError"]
+__all__ = [
+    "ProcedureError",
+    "ProtocolError",
+    "SCSCPConnectionError",
+    "SCSCPError",
+    "UnreadableReply",
+]
 
 
 class SCSCPError(Exception):
@@ -14,6 +20,10 @@ class SCSCPError(Exception):
 
 class SCSCPConnectionError(SCSCPError, ConnectionError):
     """The session could not be opened or ended before the answer came."""
+
+
+class UnreadableReply(SCSCPError):
+    """The server answered, but its reply is not OpenMath this library reads."""
 
 
 class ProcedureError(SCSCPError):

@@ -1,15 +1,16 @@
 """A fixed-size pool of workers: one call per worker, a FIFO for the rest.
 
-Idle workers wait in an ``asyncio.Queue``; callers wait on ``get`` in the
-order they came, which is the FIFO. A worker whose process exits is replaced
-at once (with backoff if replacements keep failing); a worker found dead in
-the queue is skipped, so nothing needs to search the queue to remove it.
+Callers wait for an idle worker in the order they came. A call that uses an
+object stored on one worker (a cookie) waits for that worker; the others
+take any. A worker whose process exits is replaced at once (with backoff if
+replacements keep failing), and calls waiting for it in particular fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 from scscp.gateway.providers.base import Provider, WorkerStartError
@@ -33,6 +34,54 @@ class Backoff:
         return 0.0 if failures == 0 else min(self.limit, self.first * self.factor ** (failures - 1))
 
 
+class _IdleWorkers:
+    """Idle workers, and callers waiting for one, served in arrival order."""
+
+    def __init__(self) -> None:
+        self._workers: list[Worker] = []
+        self._waiters: deque[tuple[asyncio.Future[Worker], Worker | None]] = deque()
+
+    def __len__(self) -> int:
+        return len(self._workers)
+
+    def put(self, worker: Worker) -> None:
+        """Hand ``worker`` to the first caller that takes it, or keep it idle."""
+        for entry in self._waiters:
+            future, wanted = entry
+            if not future.done() and wanted in (None, worker):
+                self._waiters.remove(entry)
+                future.set_result(worker)
+                return
+        self._workers.append(worker)
+
+    async def get(self, wanted: Worker | None = None) -> Worker:
+        if wanted is None and self._workers:
+            return self._workers.pop(0)
+        if wanted is not None and wanted in self._workers:
+            self._workers.remove(wanted)
+            return wanted
+        future: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
+        entry = (future, wanted)
+        self._waiters.append(entry)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.put(future.result())  # handed over just as the caller gave up
+            raise
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+    def forget(self, worker: Worker, why: str) -> None:
+        """``worker`` is gone: drop it, and fail the callers waiting for it alone."""
+        if worker in self._workers:
+            self._workers.remove(worker)
+        for future, wanted in list(self._waiters):
+            if wanted is worker and not future.done():
+                future.set_exception(WorkerLost(why))
+
+
 class Pool:
     """Keeps ``size`` workers running and hands each call to an idle one."""
 
@@ -43,7 +92,7 @@ class Pool:
         self.size = size
         self.backoff = backoff or Backoff()
         self.workers: set[Worker] = set()
-        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._idle = _IdleWorkers()
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures = 0
         self._closing = False
@@ -55,7 +104,7 @@ class Pool:
 
     @property
     def idle(self) -> int:
-        return self._idle.qsize()
+        return len(self._idle)
 
     async def start(self) -> None:
         """Bring up every worker; fails if the first generation cannot start."""
@@ -67,13 +116,14 @@ class Pool:
             await self.close()
             raise errors[0]
 
-    async def call(self, call: ProcedureCall) -> Reply:
-        """Run ``call`` on the next idle worker; every call gets one reply.
+    async def call(self, call: ProcedureCall, on: Worker | None = None) -> Reply:
+        """Run ``call`` on the next idle worker (or on worker ``on``): one reply each.
 
         Cancelling the caller (a deadline, a terminate) interrupts the
         computation on the worker, which rejoins the pool once it answers.
+        Raises WorkerLost if ``on`` is gone before the call could start.
         """
-        worker = await self._acquire()
+        worker = await self._idle.get(on)
         worker.busy = True
         try:
             reply = await worker.call(call)
@@ -86,7 +136,7 @@ class Pool:
             self._spawn(self._recover(worker, call))
             raise
         worker.busy = False
-        self._idle.put_nowait(worker)
+        self._release(worker)
         return reply
 
     async def close(self) -> None:
@@ -98,13 +148,6 @@ class Pool:
         await self.provider.close()
         self.workers.clear()
 
-    async def _acquire(self) -> Worker:
-        while True:
-            worker = await self._idle.get()
-            if worker in self.workers:
-                return worker
-            # It died while idle and was already replaced: skip it.
-
     async def _start_worker(self) -> None:
         handle = await self.provider.start()
         worker = Worker(handle)
@@ -115,13 +158,14 @@ class Pool:
             raise
         self.workers.add(worker)
         self._spawn(self._supervise(worker))
-        self._idle.put_nowait(worker)
+        self._release(worker)
         log.info("worker %s ready (%d of %d)", worker.name, len(self.workers), self.size)
 
     async def _supervise(self, worker: Worker) -> None:
         """Wait for the worker's exit, then put a new one in its place."""
         status = await worker.handle.wait()
         self.workers.discard(worker)
+        self._idle.forget(worker, f"worker {worker.name} is gone (exit status {status})")
         await worker.close()
         if self._closing:
             return
@@ -151,11 +195,16 @@ class Pool:
             return
         finally:
             worker.busy = False
-        self._idle.put_nowait(worker)
+        self._release(worker)
+
+    def _release(self, worker: Worker) -> None:
+        if worker in self.workers:  # not if it died meanwhile
+            self._idle.put(worker)
 
     def _retire(self, worker: Worker) -> None:
         """Stop a worker that can no longer be trusted; its supervisor replaces it."""
         self.workers.discard(worker)
+        self._idle.forget(worker, f"worker {worker.name} was stopped")
         self._spawn(worker.handle.stop())
 
     def _spawn(self, coro: object) -> None:

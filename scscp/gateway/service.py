@@ -3,28 +3,41 @@
 Before a call reaches a worker the gateway applies the operator's policy:
 the allow-list (others are rejected as GAP rejects an unknown procedure) and
 the runtime limit (``option_runtime`` and ``max_runtime``, whichever is
-shorter), which GAP itself ignores.
+shorter), which GAP itself ignores. It answers the scscp2 special procedures
+for the service as a whole, and routes cookies to the worker that holds them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 import logging
 import re
 
 from scscp import __version__
 from scscp.gateway.config import GatewayConfig
+from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
 from scscp.gateway.providers.local import LocalProvider
-from scscp.openmath import OMError, OMSymbol
-from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminated
+from scscp.gateway.worker import WorkerLost
+from scscp.openmath import OMApplication, OMError, OMString, OMSymbol
+from scscp.openmath.convert import FALSE, TRUE
+from scscp.protocol import (
+    TRANSIENT_CD,
+    ProcedureCall,
+    ProcedureCompleted,
+    ProcedureTerminated,
+    ReturnMode,
+)
 from scscp.server import Server
 
 log = logging.getLogger(__name__)
 
 Reply = ProcedureCompleted | ProcedureTerminated
+SCSCP2 = "scscp2"
 UNEXPECTED_SYMBOL = OMSymbol("error", "unexpected_symbol")
+SERVICE_NAME = "scscp-gateway"
 
 
 class Gateway:
@@ -38,13 +51,15 @@ class Gateway:
         self.pool = Pool(provider, config.pool.workers)
         self.server = Server(
             self.handle,
-            service_name="scscp-gateway",
+            service_name=SERVICE_NAME,
             service_version=__version__,
             max_message_size=config.max_message_size,
         )
         self._allowed = re.compile(
             "|".join(fnmatch.translate(pattern) for pattern in config.allow) or "(?!)"
         )
+        self.heads: tuple[OMSymbol, ...] = ()  # what the workers offer and the operator allows
+        self.cookies = Cookies(config.listen)
 
     @property
     def port(self) -> int:
@@ -53,7 +68,9 @@ class Gateway:
     async def start(self) -> None:
         await self.pool.start()
         try:
+            self.heads = await self._worker_heads()
             await self.server.start(self.config.listen.host, self.config.listen.port)
+            self.cookies = Cookies(dataclasses.replace(self.config.listen, port=self.port))
         except BaseException:
             await self.pool.close()
             raise
@@ -63,15 +80,34 @@ class Gateway:
         await self.pool.close()
 
     def allows(self, procedure: OMSymbol) -> bool:
-        return self._allowed.fullmatch(procedure.name) is not None
+        return procedure.cd == TRANSIENT_CD and self._allowed.fullmatch(procedure.name) is not None
 
     async def handle(self, call: ProcedureCall) -> Reply:
+        if call.procedure.cd == SCSCP2:
+            return await self._special(call)
         if not self.allows(call.procedure):
-            return ProcedureTerminated(call.call_id, OMError(UNEXPECTED_SYMBOL, (call.procedure,)))
+            return _unexpected(call)
+        return await self._forward(call)
+
+    def runtime_limit(self, call: ProcedureCall) -> float | None:
+        """Seconds the call may take: the client's option_runtime, capped by the operator's."""
+        limits = [self.config.max_runtime]
+        if call.runtime_ms is not None:
+            limits.append(call.runtime_ms / 1000)
+        return min((t for t in limits if t is not None), default=None)
+
+    async def _forward(self, call: ProcedureCall) -> Reply:
+        """Run ``call`` on a worker (the one its cookies name), under its runtime limit."""
+        try:
+            worker, args = self.cookies.route(call.args, self.pool.workers)
+        except CookieError as exc:
+            return ProcedureTerminated.because(call.call_id, str(exc))
+        if args is not call.args:
+            call = dataclasses.replace(call, args=args)
         limit = self.runtime_limit(call)
         try:
             async with asyncio.timeout(limit):
-                return await self.pool.call(call)
+                reply = await self.pool.call(call, on=worker)
         except TimeoutError:
             assert limit is not None
             return ProcedureTerminated.because(
@@ -80,10 +116,86 @@ class Gateway:
                 "and was interrupted",
                 "error_runtime",
             )
+        except WorkerLost as exc:  # the worker holding the call's objects is gone
+            return ProcedureTerminated.because(call.call_id, f"{exc}; its objects are lost")
+        return self._export(reply)
 
-    def runtime_limit(self, call: ProcedureCall) -> float | None:
-        """Seconds the call may take: the client's option_runtime, capped by the operator's."""
-        limits = [self.config.max_runtime]
-        if call.runtime_ms is not None:
-            limits.append(call.runtime_ms / 1000)
-        return min((t for t in limits if t is not None), default=None)
+    def _export(self, reply: Reply) -> Reply:
+        """The reply with worker references renamed as the client must see them."""
+        workers = self.pool.workers
+        if isinstance(reply, ProcedureCompleted):
+            if reply.result is None:
+                return reply
+            result = self.cookies.export(reply.result, workers)
+            return reply if result is reply.result else dataclasses.replace(reply, result=result)
+        args = tuple(
+            OMString(self.cookies.export_text(a.value, workers)) if isinstance(a, OMString) else a
+            for a in reply.error.args
+        )
+        if args == reply.error.args:
+            return reply
+        return dataclasses.replace(reply, error=OMError(reply.error.symbol, args))
+
+    async def _special(self, call: ProcedureCall) -> Reply:
+        """scscp2: answered for the whole service, or forwarded where an object lives."""
+        name = call.procedure.name
+        if name == "get_allowed_heads":
+            return _completed(call, OMApplication(OMSymbol(SCSCP2, "symbol_set"), self.heads))
+        if name == "is_allowed_head":
+            head = call.args[0] if len(call.args) == 1 else None
+            return _completed(call, TRUE if head in self.heads else FALSE)
+        if name == "get_service_description":
+            return _completed(call, self._description())
+        if name == "get_signature":
+            if len(call.args) != 1 or call.args[0] not in self.heads:
+                return ProcedureTerminated.because(
+                    call.call_id, "get_signature takes one allowed procedure symbol"
+                )
+            return await self._forward(call)
+        if name in ("store_session", "store_persistent"):
+            if len(call.args) != 1:
+                return ProcedureTerminated.because(call.call_id, f"{name} takes one object")
+            # SCSCP 1.3: these answer a reference, whatever return option came with them.
+            return await self._forward(dataclasses.replace(call, return_mode=ReturnMode.COOKIE))
+        if name in ("retrieve", "unbind"):
+            if len(call.args) != 1:
+                return ProcedureTerminated.because(call.call_id, f"{name} takes one reference")
+            return await self._forward(call)
+        return _unexpected(call)
+
+    def _description(self) -> OMApplication:
+        return OMApplication(
+            OMSymbol(SCSCP2, "service_description"),
+            (
+                OMString(SERVICE_NAME),
+                OMString(__version__),
+                OMString(
+                    f"SCSCP gateway to a pool of {self.pool.size} GAP workers; "
+                    f"{len(self.heads)} procedures allowed"
+                ),
+            ),
+        )
+
+    async def _worker_heads(self) -> tuple[OMSymbol, ...]:
+        """Ask a worker what it offers; keep what the allow-list lets through."""
+        ask = ProcedureCall("gateway-heads", OMSymbol(SCSCP2, "get_allowed_heads"))
+        reply = await self.pool.call(ask)
+        offered = (
+            reply.result.args
+            if isinstance(reply, ProcedureCompleted) and isinstance(reply.result, OMApplication)
+            else ()
+        )
+        heads = tuple(h for h in offered if isinstance(h, OMSymbol) and self.allows(h))
+        log.info("procedures allowed: %s", " ".join(h.name for h in heads) or "none")
+        return heads
+
+
+def _completed(call: ProcedureCall, result: object) -> ProcedureCompleted:
+    if call.return_mode is ReturnMode.NOTHING:
+        return ProcedureCompleted(call.call_id)
+    return ProcedureCompleted(call.call_id, result)  # type: ignore[arg-type]
+
+
+def _unexpected(call: ProcedureCall) -> ProcedureTerminated:
+    """The error GAP gives for a procedure it does not know."""
+    return ProcedureTerminated(call.call_id, OMError(UNEXPECTED_SYMBOL, (call.procedure,)))

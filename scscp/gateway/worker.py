@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import re
+import secrets
 
 from scscp.client import Client
-from scscp.errors import SCSCPConnectionError
+from scscp.errors import SCSCPConnectionError, UnreadableReply
 from scscp.gateway.providers.base import WorkerHandle
 from scscp.openmath import OMError, OMString
 from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminated
@@ -28,6 +30,12 @@ log = logging.getLogger(__name__)
 Reply = ProcedureCompleted | ProcedureTerminated
 CONNECT_TIMEOUT = 10.0
 INTERRUPT_GRACE = 5.0  # seconds GAP may take to answer an interrupt
+
+
+# Worker ids are unique across the gateway's runs, so that a cookie naming a
+# worker can never reach another one that happens to have the same number.
+_RUN = secrets.token_hex(3)
+_serial = itertools.count(1)
 
 
 class WorkerLost(Exception):
@@ -40,6 +48,7 @@ class Worker:
     def __init__(self, handle: WorkerHandle) -> None:
         self.handle = handle
         self.name = handle.name
+        self.id = f"{_RUN}w{next(_serial)}"
         self.calls_served = 0
         self.busy = False
         self._client: Client | None = None
@@ -47,6 +56,11 @@ class Worker:
         # GAP prefixes its error texts with the address it listens on; clients
         # of the gateway have no use for a worker's private address.
         self._error_prefix = re.compile(rf"^\s*{re.escape(str(handle.endpoint))} reports\s*:\s*")
+
+    @staticmethod
+    def id_prefix() -> str:
+        """What every worker id of this run starts with."""
+        return _RUN
 
     async def open(self) -> None:
         """Open (or reopen) the session; raises WorkerLost if the worker is gone."""
@@ -109,6 +123,8 @@ class Worker:
         """Await GAP's reply, then leave the session ready for the next call."""
         try:
             answer = await reply
+        except UnreadableReply as exc:
+            return ProcedureTerminated.because(call.call_id, f"{call.name}: {exc}")
         except SCSCPConnectionError as exc:
             # Either the process died, or GAP cut its reply short (it cannot
             # write some results, `fail` among them) and closed the session.

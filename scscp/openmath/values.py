@@ -206,9 +206,9 @@ class Permutation:
             result.append(tuple(cycle))
         return result
 
-    def __repr__(self) -> str:
-        text = "".join("(" + ",".join(map(str, c)) + ")" for c in self.cycles()) or "()"
-        return f"Permutation.from_cycles{tuple(self.cycles())!r}  # {text}"
+    def __str__(self) -> str:
+        """GAP's cycle notation, e.g. ``(1,2,3)(4,5)``."""
+        return "".join("(" + ",".join(map(str, c)) + ")" for c in self.cycles()) or "()"
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,8 +299,13 @@ class ComplexRational:
         return NotImplemented
 
     def __hash__(self) -> int:
-        if self.imag == 0:
-            return hash(self.real)
+        # Equal to a complex exactly when both parts are; hash like it then.
+        try:
+            value = complex(float(self.real), float(self.imag))
+        except OverflowError:
+            return hash((self.real, self.imag))
+        if value == self:
+            return hash(value)
         return hash((self.real, self.imag))
 
 
@@ -318,8 +323,10 @@ class Cyclotomic:
     def __complex__(self) -> complex:
         n = self.conductor
         return complex(
-            sum(float(c) * complex(math.cos(2 * math.pi * k / n), math.sin(2 * math.pi * k / n))
-                for k, c in self.terms)
+            sum(
+                float(c) * complex(math.cos(2 * math.pi * k / n), math.sin(2 * math.pi * k / n))
+                for k, c in self.terms
+            )
         )
 
 

@@ -31,6 +31,7 @@ async def direct_answers(gap: str) -> dict[int, int]:
 
 async def test_eight_concurrent_clients_get_what_gap_gives(gap: str, gateway: Gateway) -> None:
     expected = await direct_answers(gap)
+    served = sum(w.calls_served for w in gateway.pool.workers)
 
     async def one_client(seed: int) -> dict[int, int]:
         orders = random.Random(seed).sample(ORDERS, len(ORDERS))
@@ -39,7 +40,7 @@ async def test_eight_concurrent_clients_get_what_gap_gives(gap: str, gateway: Ga
 
     results = await asyncio.gather(*(one_client(seed) for seed in range(8)))
     assert all(result == expected for result in results)
-    assert sum(w.calls_served for w in gateway.pool.workers) == 8 * len(ORDERS)
+    assert sum(w.calls_served for w in gateway.pool.workers) - served == 8 * len(ORDERS)
 
 
 async def test_pipelined_calls_on_one_session(gateway: Gateway) -> None:

@@ -1,0 +1,162 @@
+"""The same SCSCP scenarios straight against a GAP server and through the gateway.
+
+Every difference between the two is deliberate and asserted as such: the
+gateway hides its workers' addresses, answers scscp2 for the whole service,
+and filters what the operator has not allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+
+import pytest
+
+from scscp.client import Client
+from scscp.endpoint import Endpoint
+from scscp.gateway import Gateway
+from scscp.gateway.providers.local import LocalProvider
+from scscp.openmath import OMApplication, OMInteger, OMReference, OMSymbol, from_python
+from scscp.protocol import (
+    TRANSIENT_CD,
+    ProcedureCall,
+    ProcedureCompleted,
+    ProcedureTerminated,
+    ReturnMode,
+)
+from tests.conftest import eventually, gateway_config
+
+SCSCP2 = "scscp2"
+
+
+@pytest.fixture(params=["gap", "gateway"])
+async def target(request: pytest.FixtureRequest, gap: str) -> AsyncIterator[tuple[str, Endpoint]]:
+    """(kind, endpoint) of a plain GAP SCSCP server or of a gateway."""
+    config = gateway_config(gap, workers=2)
+    if request.param == "gap":
+        provider = LocalProvider(gap, config.gap.scripts)
+        worker = await provider.start()
+        try:
+            yield "gap", worker.endpoint
+        finally:
+            await provider.close()
+    else:
+        gateway = Gateway(config)
+        await gateway.start()
+        try:
+            yield "gateway", Endpoint("127.0.0.1", gateway.port)
+        finally:
+            await gateway.close()
+
+
+async def request(
+    client: Client,
+    name: str,
+    *args: object,
+    cd: str = TRANSIENT_CD,
+    mode: ReturnMode = ReturnMode.OBJECT,
+) -> ProcedureCompleted | ProcedureTerminated:
+    call = ProcedureCall(
+        client.new_call_id(), OMSymbol(cd, name), tuple(from_python(a) for a in args), mode
+    )
+    return await client.request(call)
+
+
+async def completed(client: Client, name: str, *args: object, **kw: object) -> object:
+    reply = await request(client, name, *args, **kw)  # type: ignore[arg-type]
+    assert isinstance(reply, ProcedureCompleted), reply
+    return reply.result
+
+
+async def test_cookie_lifecycle(target: tuple[str, Endpoint]) -> None:
+    _, endpoint = target
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        ref = await completed(client, "WS_Factorial", 5, mode=ReturnMode.COOKIE)
+        assert isinstance(ref, OMReference)
+        # The reference names the server the client talks to, never a worker.
+        assert ref.href.startswith(f"scscp://{endpoint}/")
+        assert await completed(client, "retrieve", ref, cd=SCSCP2) == OMInteger(120)
+        for _ in range(3):  # an OMR argument keeps reaching the object's worker
+            assert await completed(client, "WS_Phi", ref) == OMInteger(32)
+        assert await completed(client, "unbind", ref, cd=SCSCP2) == OMSymbol("logic1", "true")
+        gone = await request(client, "retrieve", ref, cd=SCSCP2)
+        assert isinstance(gone, ProcedureTerminated)
+        assert "unbound" in gone.message and ref.href in gone.message
+
+
+async def test_store_session_gives_a_usable_cookie(target: tuple[str, Endpoint]) -> None:
+    _, endpoint = target
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        ref = await completed(client, "store_session", [1, 2, 3], cd=SCSCP2, mode=ReturnMode.COOKIE)
+        assert isinstance(ref, OMReference)
+        assert await client.call("Length", ref) == 3
+        assert await client.call("retrieve", ref, cd=SCSCP2) == [1, 2, 3]
+
+
+async def test_return_nothing(target: tuple[str, Endpoint]) -> None:
+    _, endpoint = target
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        reply = await request(client, "Gnu", 1024, mode=ReturnMode.NOTHING)
+        assert reply == ProcedureCompleted(reply.call_id)
+
+
+async def test_scscp2_description_heads_and_signature(target: tuple[str, Endpoint]) -> None:
+    kind, endpoint = target
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        heads = await completed(client, "get_allowed_heads", cd=SCSCP2)
+        assert isinstance(heads, OMApplication)
+        assert heads.head == OMSymbol(SCSCP2, "symbol_set")
+        names = {h.name for h in heads.args if isinstance(h, OMSymbol)}
+        assert {"Gnu", "GnuExplained", "WS_Factors"} <= names
+        # Deliberate: the gateway offers only what the operator allows.
+        assert ("SCSCPStartTracing" in names) == (kind == "gap")
+        gnu = OMSymbol(TRANSIENT_CD, "Gnu")
+        assert await client.call("is_allowed_head", gnu, cd=SCSCP2) is True
+        tracing = OMSymbol(TRANSIENT_CD, "SCSCPStartTracing")
+        assert await client.call("is_allowed_head", tracing, cd=SCSCP2) is (kind == "gap")
+        signature = await completed(client, "get_signature", gnu, cd=SCSCP2)
+        assert isinstance(signature, OMApplication)
+        assert signature.head == OMSymbol(SCSCP2, "signature") and signature.args[0] == gnu
+        description = await completed(client, "get_service_description", cd=SCSCP2)
+        assert isinstance(description, OMApplication)
+        assert description.head == OMSymbol(SCSCP2, "service_description")
+        assert len(description.args) == 3
+
+
+async def test_store_session_always_answers_a_reference(gap: str) -> None:
+    """Deliberate: GAP answers the object itself unless a cookie is asked for."""
+    gw = Gateway(gateway_config(gap, workers=1))
+    await gw.start()
+    try:
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            ref = await completed(client, "store_persistent", 7, cd=SCSCP2)
+            assert isinstance(ref, OMReference)
+            assert await client.call("retrieve", ref, cd=SCSCP2) == 7
+    finally:
+        await gw.close()
+
+
+async def test_cookie_of_a_dead_worker_is_a_clear_error(gateway: Gateway) -> None:
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        ref = await completed(client, "store_session", 99, cd=SCSCP2)
+        assert isinstance(ref, OMReference)
+        holder_id = ref.href.rpartition("/")[2].partition(".")[0]
+        holder = next(w for w in gateway.pool.workers if w.id == holder_id)
+        os.kill(holder.handle.process.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+        await eventually(
+            lambda: holder not in gateway.pool.workers,
+            timeout=10,
+            what="the pool noticed the death",
+        )
+        for name in ("retrieve", "Identity"):
+            reply = await request(
+                client, name, ref, cd=SCSCP2 if name == "retrieve" else TRANSIENT_CD
+            )
+            assert isinstance(reply, ProcedureTerminated)
+            assert "gone" in reply.message and "lost" in reply.message
+        # Other work goes on, and a foreign reference is refused, not fetched.
+        assert await client.call("Gnu", 60) == 13
+        foreign = await request(client, "Identity", OMReference("scscp://192.0.2.1:26133/x"))
+        assert isinstance(foreign, ProcedureTerminated)
+        assert "not an object stored by this gateway" in foreign.message
