@@ -181,7 +181,7 @@ class Client:
             self._end(f"unreadable message from the server: {bad.reason}")
             return
         self._pending[target].set_exception(
-            UnreadableReply(f"the server's reply could not be read: {bad.reason}")
+            UnreadableReply(f"the server's reply could not be read: {bad.reason}", bad.payload)
         )
 
     def _end(self, reason: str) -> None:

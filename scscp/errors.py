@@ -23,7 +23,15 @@ class SCSCPConnectionError(SCSCPError, ConnectionError):
 
 
 class UnreadableReply(SCSCPError):
-    """The server answered, but its reply is not OpenMath this library reads."""
+    """The server answered, but its reply is not OpenMath this library reads.
+
+    ``payload`` holds the reply as it came (GAP, for one, answers
+    ``get_transient_cd`` with raw XML).
+    """
+
+    def __init__(self, message: str, payload: bytes = b"") -> None:
+        super().__init__(message)
+        self.payload = payload
 
 
 class ProcedureError(SCSCPError):

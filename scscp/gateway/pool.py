@@ -139,6 +139,18 @@ class Pool:
         self._release(worker)
         return reply
 
+    async def ask(self, call: ProcedureCall) -> Reply:
+        """The gateway's own question to any worker, the reply as the worker sent it.
+
+        Unlike ``call`` there is no recovery: UnreadableReply and WorkerLost
+        reach the caller, who knows what it asked.
+        """
+        worker = await self._idle.get()
+        try:
+            return await worker.request(call)
+        finally:
+            self._release(worker)
+
     async def close(self) -> None:
         self._closing = True
         for task in self._tasks:

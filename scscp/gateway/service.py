@@ -16,10 +16,12 @@ import logging
 import re
 
 from scscp import __version__
+from scscp.errors import UnreadableReply
 from scscp.gateway.config import GatewayConfig
 from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
 from scscp.gateway.providers.local import LocalProvider
+from scscp.gateway.transient_cd import descriptions, meta_cd
 from scscp.gateway.worker import WorkerLost
 from scscp.openmath import OMApplication, OMError, OMString, OMSymbol
 from scscp.openmath.convert import FALSE, TRUE
@@ -59,6 +61,7 @@ class Gateway:
             "|".join(fnmatch.translate(pattern) for pattern in config.allow) or "(?!)"
         )
         self.heads: tuple[OMSymbol, ...] = ()  # what the workers offer and the operator allows
+        self.descriptions: dict[str, str] = {}
         self.cookies = Cookies(config.listen)
 
     @property
@@ -69,6 +72,7 @@ class Gateway:
         await self.pool.start()
         try:
             self.heads = await self._worker_heads()
+            self.descriptions = await self._worker_descriptions()
             await self.server.start(self.config.listen.host, self.config.listen.port)
             self.cookies = Cookies(dataclasses.replace(self.config.listen, port=self.port))
         except BaseException:
@@ -146,6 +150,14 @@ class Gateway:
             return _completed(call, TRUE if head in self.heads else FALSE)
         if name == "get_service_description":
             return _completed(call, self._description())
+        if name == "get_transient_cd":
+            asked = call.args[0] if len(call.args) == 1 else None
+            wanted = OMApplication(OMSymbol("meta", "CDName"), (OMString(TRANSIENT_CD),))
+            if asked != wanted:
+                return ProcedureTerminated.because(
+                    call.call_id, f"get_transient_cd knows only meta.CDName({TRANSIENT_CD!r})"
+                )
+            return _completed(call, meta_cd(TRANSIENT_CD, self.heads, self.descriptions))
         if name == "get_signature":
             if len(call.args) != 1 or call.args[0] not in self.heads:
                 return ProcedureTerminated.because(
@@ -179,7 +191,7 @@ class Gateway:
     async def _worker_heads(self) -> tuple[OMSymbol, ...]:
         """Ask a worker what it offers; keep what the allow-list lets through."""
         ask = ProcedureCall("gateway-heads", OMSymbol(SCSCP2, "get_allowed_heads"))
-        reply = await self.pool.call(ask)
+        reply = await self.pool.ask(ask)
         offered = (
             reply.result.args
             if isinstance(reply, ProcedureCompleted) and isinstance(reply.result, OMApplication)
@@ -188,6 +200,16 @@ class Gateway:
         heads = tuple(h for h in offered if isinstance(h, OMSymbol) and self.allows(h))
         log.info("procedures allowed: %s", " ".join(h.name for h in heads) or "none")
         return heads
+
+    async def _worker_descriptions(self) -> dict[str, str]:
+        """The procedures' descriptions, from GAP's transient CD (raw XML, not OpenMath)."""
+        cd_name = OMApplication(OMSymbol("meta", "CDName"), (OMString(TRANSIENT_CD),))
+        ask = ProcedureCall("gateway-cd", OMSymbol(SCSCP2, "get_transient_cd"), (cd_name,))
+        try:
+            await self.pool.ask(ask)
+        except UnreadableReply as exc:
+            return descriptions(exc.payload)
+        return {}  # a worker that answers OpenMath: nothing to learn from XML
 
 
 def _completed(call: ProcedureCall, result: object) -> ProcedureCompleted:

@@ -89,6 +89,16 @@ class Worker:
         self._pending = None
         return reply
 
+    async def request(self, call: ProcedureCall) -> Reply:
+        """``call`` on the open session, its reply or error exactly as they come."""
+        if self._client is None or self._client.is_closed:
+            await self.open()
+        assert self._client is not None
+        try:
+            return await self._client.request(call)
+        except SCSCPConnectionError as exc:
+            raise WorkerLost(f"worker {self.name} ended the session: {exc}") from exc
+
     async def recover(self, call: ProcedureCall) -> None:
         """Interrupt the abandoned ``call`` and make the session usable again.
 

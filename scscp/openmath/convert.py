@@ -445,14 +445,19 @@ def _app(head: OMSymbol, args: list[OMAny]) -> OMApplication:
     return OMApplication(head, tuple(args))
 
 
+def _items_to_om(value: list[object] | tuple[object, ...]) -> tuple[OMAny, ...]:
+    # Plain ints dominate big lists and matrices: skip the dispatch for them.
+    return tuple([OMInteger(x) if type(x) is int else from_python(x) for x in value])
+
+
 def _list_to_om(value: list[object] | tuple[object, ...]) -> OMAny:
-    return OMApplication(LIST, tuple([from_python(item) for item in value]))
+    return OMApplication(LIST, _items_to_om(value))
 
 
 def _set_list_to_om(value: SetList) -> OMAny:
     if not value:
         return EMPTYSET
-    return OMApplication(SET, tuple([from_python(item) for item in value]))
+    return OMApplication(SET, _items_to_om(value))
 
 
 def _set_to_om(value: set[object] | frozenset[object]) -> OMAny:
@@ -471,7 +476,7 @@ def _matrix_to_om(value: Matrix) -> OMAny:
     for row in value:
         if not isinstance(row, (list, tuple)):
             raise TypeError(f"Matrix row {row!r} is not a list")
-        rows.append(OMApplication(MATRIXROW, tuple([from_python(entry) for entry in row])))
+        rows.append(OMApplication(MATRIXROW, _items_to_om(row)))
     return OMApplication(MATRIX, tuple(rows))
 
 

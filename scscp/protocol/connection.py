@@ -9,6 +9,7 @@ writes it with one system call.
 
 from __future__ import annotations
 
+import dataclasses
 from enum import Enum, auto
 
 from scscp.openmath import OpenMathError, decode, encode
@@ -135,9 +136,9 @@ class Connection:
         try:
             message = from_openmath(decode(block.payload, max_size=self._max_message))
         except OpenMathError as exc:
-            return BadMessage(f"invalid OpenMath: {exc}")
+            return BadMessage(f"invalid OpenMath: {exc}", payload=block.payload)
         if isinstance(message, BadMessage):
-            return message
+            return dataclasses.replace(message, payload=block.payload)
         expected = (
             ProcedureCall
             if self.role is Role.SERVER

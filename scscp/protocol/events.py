@@ -134,10 +134,12 @@ class BadMessage:
 
     The session survives it; a server answers it with ``procedure_terminated``
     (under ``call_id`` when one could be read, else ``"N/A"`` as GAP does).
+    ``payload`` is the message as it came, for whoever can make more of it.
     """
 
     reason: str
     call_id: str | None = None
+    payload: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

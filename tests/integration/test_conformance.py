@@ -15,9 +15,17 @@ import pytest
 
 from scscp.client import Client
 from scscp.endpoint import Endpoint
+from scscp.errors import UnreadableReply
 from scscp.gateway import Gateway
 from scscp.gateway.providers.local import LocalProvider
-from scscp.openmath import OMApplication, OMInteger, OMReference, OMSymbol, from_python
+from scscp.openmath import (
+    OMApplication,
+    OMInteger,
+    OMReference,
+    OMString,
+    OMSymbol,
+    from_python,
+)
 from scscp.protocol import (
     TRANSIENT_CD,
     ProcedureCall,
@@ -160,3 +168,48 @@ async def test_cookie_of_a_dead_worker_is_a_clear_error(gateway: Gateway) -> Non
         foreign = await request(client, "Identity", OMReference("scscp://192.0.2.1:26133/x"))
         assert isinstance(foreign, ProcedureTerminated)
         assert "not an object stored by this gateway" in foreign.message
+
+
+async def test_transient_cd(target: tuple[str, Endpoint]) -> None:
+    """Deliberate: GAP answers raw <CD> XML; the gateway answers OpenMath (meta CD)."""
+    kind, endpoint = target
+    cd_name = OMApplication(OMSymbol("meta", "CDName"), (OMString(TRANSIENT_CD),))
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        if kind == "gap":
+            with pytest.raises(UnreadableReply) as caught:
+                await request(client, "get_transient_cd", cd_name, cd=SCSCP2)
+            assert b"<CDDefinition>" in caught.value.payload
+            assert await client.call("Gnu", 8) == 5  # and the session goes on
+            return
+        cd = await completed(client, "get_transient_cd", cd_name, cd=SCSCP2)
+    assert isinstance(cd, OMApplication) and cd.head == OMSymbol("meta", "CD")
+    definitions = {
+        d.args[0].args[0].value: d.args[1].args[0].value  # type: ignore[attr-defined]
+        for d in cd.args
+        if isinstance(d, OMApplication) and d.head == OMSymbol("meta", "CDDefinition")
+    }
+    assert definitions["Gnu"] == "the number of groups of order n, or false when it is unknown"
+    assert "SCSCPStartTracing" not in definitions
+
+
+async def test_debuglevel_brings_runtime_and_memory(target: tuple[str, Endpoint]) -> None:
+    _, endpoint = target
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        plain = await client.request(
+            ProcedureCall(
+                client.new_call_id(), OMSymbol(TRANSIENT_CD, "WS_Factorial"), (OMInteger(300),)
+            )
+        )
+        detailed = await client.request(
+            ProcedureCall(
+                client.new_call_id(),
+                OMSymbol(TRANSIENT_CD, "WS_Factorial"),
+                (OMInteger(300),),
+                debuglevel=2,
+            )
+        )
+    assert isinstance(plain, ProcedureCompleted) and isinstance(detailed, ProcedureCompleted)
+    assert plain.info_runtime is None and plain.info_memory is None
+    assert detailed.info_runtime is not None and detailed.info_runtime >= 0
+    assert detailed.info_memory is not None and detailed.info_memory > 0
+    assert detailed.result == plain.result
