@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 Reply = ProcedureCompleted | ProcedureTerminated
 Handler = Callable[[ProcedureCall], Awaitable[Reply]]
 HANDSHAKE_TIMEOUT = 30.0
+SHUTDOWN_GRACE = 10.0  # seconds for interrupted calls to be answered at shutdown
+SHUTDOWN = Quit("the server is shutting down")
 
 
 class Server:
@@ -58,6 +60,8 @@ class Server:
         self.max_message_size = max_message_size
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
+        # Sessions past the handshake, and the future that ends each.
+        self._session_ends: dict[asyncio.Task[None], asyncio.Future[Item]] = {}
         self._calls: set[asyncio.Task[None]] = set()
         self.host = ""
         self.port = 0
@@ -69,9 +73,24 @@ class Server:
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
 
     async def close(self) -> None:
-        """Stop listening and end every session; calls in flight are dropped."""
+        """Stop listening and end every session.
+
+        Calls in flight are interrupted and answered ``procedure_terminated``,
+        then each client is told ``quit`` with the reason.
+        """
         if self._server is not None:
             self._server.close()
+        for task in self._sessions:
+            ended = self._session_ends.get(task)
+            if ended is None:
+                task.cancel()  # still in its handshake: nothing to answer
+            elif not ended.done():
+                ended.set_result(SHUTDOWN)
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await asyncio.gather(*self._sessions, return_exceptions=True)
+        except TimeoutError:
+            log.warning("sessions did not end within %ss; closing them", SHUTDOWN_GRACE)
         for task in (*self._sessions, *self._calls):
             task.cancel()
         await asyncio.gather(*self._sessions, *self._calls, return_exceptions=True)
@@ -128,11 +147,16 @@ class Server:
 
         ``terminate`` cancels the named call, which is then answered with
         ``procedure_terminated``; calls still running when the client leaves
-        are cancelled too, since nobody is left to read their answers.
+        are cancelled too, since nobody is left to read their answers. When
+        the server shuts down, running calls are answered and the client is
+        told ``quit``.
         """
         calls: dict[str, asyncio.Task[None]] = {}
-        terminated: set[str] = set()
+        stopped: dict[str, str] = {}  # call_id -> why it was interrupted
         ended: asyncio.Future[Item] = asyncio.get_running_loop().create_future()
+        session = asyncio.current_task()
+        assert session is not None
+        self._session_ends[session] = ended
 
         def on_item(item: Item) -> None:
             if isinstance(item, ProcedureCall):
@@ -144,15 +168,15 @@ class Server:
                         ),
                     )
                     return
-                task = asyncio.create_task(self._answer(stream, item, terminated))
+                task = asyncio.create_task(self._answer(stream, item, stopped))
                 calls[item.call_id] = task
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
                 task.add_done_callback(lambda _, cid=item.call_id: calls.pop(cid, None))
             elif isinstance(item, Terminate):
                 task = calls.get(item.call_id)
-                if task is not None and item.call_id not in terminated:
-                    terminated.add(item.call_id)
+                if task is not None and item.call_id not in stopped:
+                    stopped[item.call_id] = "the call was terminated at the client's request"
                     task.cancel()
             elif isinstance(item, BadMessage):
                 _quietly_send(
@@ -168,22 +192,29 @@ class Server:
         try:
             last = await ended
         finally:
-            for task in calls.values():
+            del self._session_ends[session]
+        if last is SHUTDOWN:
+            for call_id, task in calls.items():
+                stopped[call_id] = "the server is shutting down; the call was not completed"
                 task.cancel()
+            await asyncio.gather(*calls.values(), return_exceptions=True)
+            _quietly_send(stream, SHUTDOWN)
+            return
+        for task in calls.values():
+            task.cancel()  # the client is gone: nobody reads these answers
         if isinstance(last, ProtocolError):
             raise last
 
-    async def _answer(self, stream: SCSCPStream, call: ProcedureCall, terminated: set[str]) -> None:
+    async def _answer(
+        self, stream: SCSCPStream, call: ProcedureCall, stopped: dict[str, str]
+    ) -> None:
         try:
             reply = await self.handler(call)
         except asyncio.CancelledError:
-            if call.call_id not in terminated:
+            if call.call_id not in stopped:
                 raise
-            terminated.discard(call.call_id)
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
-            reply = ProcedureTerminated.because(
-                call.call_id, "the call was terminated at the client's request"
-            )
+            reply = ProcedureTerminated.because(call.call_id, stopped.pop(call.call_id))
         except Exception as exc:  # the handler's bug must not cost the caller its answer
             log.exception("handler failed on %s", call.name)
             reply = ProcedureTerminated.because(call.call_id, f"internal error: {exc}")

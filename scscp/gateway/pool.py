@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from scscp.gateway.providers.base import Provider, WorkerStartError
-from scscp.gateway.worker import Worker, WorkerLost
+from scscp.gateway.worker import Worker, WorkerLost, WorkerUnavailable
 from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminated
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,24 @@ class _IdleWorkers:
             if entry in self._waiters:
                 self._waiters.remove(entry)
 
-    def forget(self, worker: Worker, why: str) -> None:
+    def forget(self, worker: Worker) -> None:
         """``worker`` is gone: drop it, and fail the callers waiting for it alone."""
         if worker in self._workers:
             self._workers.remove(worker)
         for future, wanted in list(self._waiters):
             if wanted is worker and not future.done():
-                future.set_exception(WorkerLost(why))
+                future.set_exception(
+                    WorkerLost(
+                        f"worker {worker.id}, which held this call's objects, is gone; "
+                        "the objects are lost"
+                    )
+                )
+
+    def fail_all(self, error: WorkerLost) -> None:
+        """Fail every waiting caller: no worker will come soon."""
+        for future, _ in list(self._waiters):
+            if not future.done():
+                future.set_exception(error)
 
 
 class Pool:
@@ -95,6 +106,7 @@ class Pool:
         self._idle = _IdleWorkers()
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures = 0
+        self._last_error = ""
         self._closing = False
 
     @property
@@ -119,25 +131,39 @@ class Pool:
     async def call(self, call: ProcedureCall, on: Worker | None = None) -> Reply:
         """Run ``call`` on the next idle worker (or on worker ``on``): one reply each.
 
-        Cancelling the caller (a deadline, a terminate) interrupts the
-        computation on the worker, which rejoins the pool once it answers.
-        Raises WorkerLost if ``on`` is gone before the call could start.
+        A call that never reached its worker (found dead when the call came)
+        goes to another. Cancelling the caller (a deadline, a terminate)
+        interrupts the computation on the worker, which rejoins the pool
+        once it answers. Every failure is answered as ``procedure_terminated``.
         """
-        worker = await self._idle.get(on)
-        worker.busy = True
-        try:
-            reply = await worker.call(call)
-        except WorkerLost as exc:
-            log.warning("%s", exc)
-            worker.busy = False
-            self._retire(worker)
-            return ProcedureTerminated.because(call.call_id, str(exc))
-        except asyncio.CancelledError:
-            self._spawn(self._recover(worker, call))
-            raise
-        worker.busy = False
-        self._release(worker)
-        return reply
+        for _ in range(self.size + 1):
+            if not self.workers and self._failures:
+                return ProcedureTerminated.because(call.call_id, self._unavailable())
+            try:
+                worker = await self._idle.get(on)
+            except WorkerLost as exc:
+                return ProcedureTerminated.because(call.call_id, str(exc))
+            worker.busy = True
+            try:
+                reply = await worker.call(call)
+            except WorkerUnavailable as exc:
+                log.warning("%s", exc)
+                self._retire(worker)
+                if on is None:
+                    continue  # the call never reached it: another worker may take it
+                return ProcedureTerminated.because(call.call_id, str(exc))
+            except WorkerLost as exc:
+                log.warning("%s", exc)
+                self._retire(worker)
+                return ProcedureTerminated.because(call.call_id, str(exc))
+            except asyncio.CancelledError:
+                self._spawn(self._recover(worker, call))
+                raise
+            finally:
+                worker.busy = False
+            self._release(worker)
+            return reply
+        return ProcedureTerminated.because(call.call_id, "no worker could take the call")
 
     async def ask(self, call: ProcedureCall) -> Reply:
         """The gateway's own question to any worker, the reply as the worker sent it.
@@ -177,7 +203,7 @@ class Pool:
         """Wait for the worker's exit, then put a new one in its place."""
         status = await worker.handle.wait()
         self.workers.discard(worker)
-        self._idle.forget(worker, f"worker {worker.name} is gone (exit status {status})")
+        self._idle.forget(worker)
         await worker.close()
         if self._closing:
             return
@@ -191,9 +217,12 @@ class Pool:
                 await self._start_worker()
             except (WorkerStartError, WorkerLost) as exc:
                 self._failures += 1
+                self._last_error = str(exc)
                 log.error(
                     "replacement worker failed to start (%d in a row): %s", self._failures, exc
                 )
+                if not self.workers:  # nobody will serve the callers: tell them now
+                    self._idle.fail_all(WorkerLost(self._unavailable()))
                 continue
             self._failures = 0
             return
@@ -209,6 +238,12 @@ class Pool:
             worker.busy = False
         self._release(worker)
 
+    def _unavailable(self) -> str:
+        return (
+            f"no worker is available: starting one failed {self._failures} times in a row "
+            f"({self._last_error}); retry later"
+        )
+
     def _release(self, worker: Worker) -> None:
         if worker in self.workers:  # not if it died meanwhile
             self._idle.put(worker)
@@ -216,7 +251,7 @@ class Pool:
     def _retire(self, worker: Worker) -> None:
         """Stop a worker that can no longer be trusted; its supervisor replaces it."""
         self.workers.discard(worker)
-        self._idle.forget(worker, f"worker {worker.name} was stopped")
+        self._idle.forget(worker)
         self._spawn(worker.handle.stop())
 
     def _spawn(self, coro: object) -> None:

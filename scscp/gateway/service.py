@@ -22,7 +22,6 @@ from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
 from scscp.gateway.providers.local import LocalProvider
 from scscp.gateway.transient_cd import descriptions, meta_cd
-from scscp.gateway.worker import WorkerLost
 from scscp.openmath import OMApplication, OMError, OMString, OMSymbol
 from scscp.openmath.convert import FALSE, TRUE
 from scscp.protocol import (
@@ -120,8 +119,6 @@ class Gateway:
                 "and was interrupted",
                 "error_runtime",
             )
-        except WorkerLost as exc:  # the worker holding the call's objects is gone
-            return ProcedureTerminated.because(call.call_id, f"{exc}; its objects are lost")
         return self._export(reply)
 
     def _export(self, reply: Reply) -> Reply:

@@ -39,7 +39,14 @@ _serial = itertools.count(1)
 
 
 class WorkerLost(Exception):
-    """The worker stopped answering: it died, or its session cannot be reopened."""
+    """The worker stopped answering: it died, or its session cannot be reopened.
+
+    Messages name the worker by id, never by its private address.
+    """
+
+
+class WorkerUnavailable(WorkerLost):
+    """The worker was gone before the call reached it: safe to try another."""
 
 
 class Worker:
@@ -73,7 +80,8 @@ class Worker:
                 endpoint.host, endpoint.port, timeout=CONNECT_TIMEOUT
             )
         except SCSCPConnectionError as exc:
-            raise WorkerLost(f"worker {self.name} does not accept a session: {exc}") from exc
+            log.warning("worker %s does not accept a session: %s", self.name, exc)
+            raise WorkerUnavailable(f"worker {self.id} does not accept a session") from exc
 
     async def call(self, call: ProcedureCall) -> Reply:
         """Forward ``call``; the worker is ready for the next one on return.
@@ -97,7 +105,7 @@ class Worker:
         try:
             return await self._client.request(call)
         except SCSCPConnectionError as exc:
-            raise WorkerLost(f"worker {self.name} ended the session: {exc}") from exc
+            raise WorkerLost(f"worker {self.id} ended the session: {exc}") from exc
 
     async def recover(self, call: ProcedureCall) -> None:
         """Interrupt the abandoned ``call`` and make the session usable again.
@@ -142,8 +150,7 @@ class Worker:
                 await self.open()
             except WorkerLost:
                 raise WorkerLost(
-                    f"worker {self.name} died while computing {call.name}; "
-                    "the call was not completed"
+                    f"worker {self.id} died while computing {call.name}; the call was not completed"
                 ) from exc
             return ProcedureTerminated.because(
                 call.call_id,
@@ -152,7 +159,9 @@ class Worker:
             )
         self.calls_served += 1
         if isinstance(answer, ProcedureTerminated):
-            await self.open()  # GAP has closed the session after its error reply
+            # GAP closes its session after an error reply; the next call opens
+            # a new one (and finds out, before sending, if the worker is gone).
+            await self.close()
             return self._without_worker_address(answer)
         return answer
 

@@ -243,14 +243,20 @@ def _enc_app(obj: OMApplication, out: _Out) -> None:
     out.append(APPLICATION)
     _enc(obj.head, out)
     small = _SMALL_INTS
+    pack_int32 = _PACK_INT32
     encoders = _ENCODERS
     for arg in obj.args:
         # Inline the commonest leaf: lists, matrices and permutations are mostly small OMI.
         if type(arg) is OMInteger:
             value = arg.value
-            if type(value) is int and -128 <= value <= 127:
-                out += small[value + 128]
-                continue
+            if type(value) is int:
+                if -128 <= value <= 127:
+                    out += small[value + 128]
+                    continue
+                if -(2**31) <= value < 2**31:
+                    out.append(INT_SMALL | FLAG_LONG)
+                    out += pack_int32(value)
+                    continue
         encoder = encoders.get(type(arg))
         if encoder is None:
             _enc(arg, out)
@@ -346,7 +352,11 @@ _BUSY = _Pending("busy")
 # Decoded symbols repeat (list1.list in every list): share instances, bounded in number.
 _SYMBOL_CACHE: dict[tuple[bytes, bytes, str | None], OMSymbol] = {}
 _SYMBOL_CACHE_MAX = 4096
-_SMALL_OMI = [OMInteger(v - 256 if v > 127 else v) for v in range(256)]
+_SMALL_OMI = [OMInteger(v - 256 if v > 127 else v) for v in range(256)]  # by byte value
+# Objects are immutable, so the integers that fill permutations and matrices can be shared
+# instances: a list hit skips the (slow) frozen-dataclass constructor.
+_CACHED_OMI_MIN, _CACHED_OMI_MAX = -1024, 4096
+_CACHED_OMI = [OMInteger(v) for v in range(_CACHED_OMI_MIN, _CACHED_OMI_MAX + 1)]
 _UNPACK_INT32 = struct.Struct(">i").unpack_from
 _UNPACK_UINT32 = struct.Struct(">I").unpack_from
 _UNPACK_DOUBLE = struct.Struct(">d").unpack_from
@@ -465,7 +475,10 @@ def _read_int_small(st: _State, token: int, pos: int, slot: int) -> tuple[OMAny,
     if token & FLAG_LONG:
         if pos + 4 > st.end:
             raise _truncated(_describe(token))
-        return OMInteger(_UNPACK_INT32(st.data, pos)[0]), pos + 4
+        value = _UNPACK_INT32(st.data, pos)[0]
+        if _CACHED_OMI_MIN <= value <= _CACHED_OMI_MAX:
+            return _CACHED_OMI[value - _CACHED_OMI_MIN], pos + 4
+        return OMInteger(value), pos + 4
     if pos >= st.end:
         raise _truncated(_describe(token))
     return _SMALL_OMI[st.data[pos]], pos + 1
@@ -669,6 +682,8 @@ def _read_app(st: _State, token: int, pos: int, slot: int) -> tuple[OMAny, int]:
     data = st.data
     end = st.end
     small = _SMALL_OMI
+    cached = _CACHED_OMI
+    unpack_int32 = _UNPACK_INT32
     items: list[OMAny] = []
     append = items.append
     while True:
@@ -680,6 +695,16 @@ def _read_app(st: _State, token: int, pos: int, slot: int) -> tuple[OMAny, int]:
                 raise _truncated(_describe(tok))
             append(small[data[pos + 1]])
             pos += 2
+            continue
+        if tok == INT_SMALL | FLAG_LONG:
+            if pos + 5 > end:
+                raise _truncated(_describe(tok))
+            value = unpack_int32(data, pos + 1)[0]
+            if _CACHED_OMI_MIN <= value <= _CACHED_OMI_MAX:
+                append(cached[value - _CACHED_OMI_MIN])
+            else:
+                append(OMInteger(value))
+            pos += 5
             continue
         if tok == APPLICATION_END:
             pos += 1

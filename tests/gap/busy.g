@@ -10,3 +10,10 @@ end, "spin for the given number of CPU seconds", 1, 1 );
 # GAP's OpenMath encoder cannot write `fail`: its reply is cut short and the
 # session closed. A real quirk of GAP that the gateway must absorb.
 InstallSCSCPprocedure( "ReturnFail", x -> fail, "answers fail", 1, 1 );
+
+# Allocates about 8 * n bytes of GAP memory: a real computation that grows.
+InstallSCSCPprocedure( "Allocate", function( n )
+    local l;
+    l := List( [ 1 .. n ], i -> i * 2^70 );
+    return Length( l );
+end, "allocate a list of n large integers", 1, 1 );

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
 from scscp.client import Client
 from scscp.errors import ProcedureError
 from scscp.gateway import Gateway
+from tests.conftest import eventually, gateway_config
 
 WELCOME_END = b"?>\n"
 
@@ -72,10 +74,6 @@ async def test_invalid_openmath_gets_procedure_terminated(gateway: Gateway) -> N
 
 
 async def test_oversized_message_ends_the_session(gap: str) -> None:
-    import dataclasses
-
-    from tests.conftest import gateway_config
-
     config = dataclasses.replace(gateway_config(gap, workers=1), max_message_size=1000)
     gw = Gateway(config)
     await gw.start()
@@ -94,9 +92,6 @@ async def test_client_leaving_mid_call_costs_nothing(gateway: Gateway) -> None:
     """The worker finishes, its answer is dropped, and it serves the next call."""
     client = await Client.connect("127.0.0.1", gateway.port)
     pending = asyncio.create_task(client.call("Busy", 1))
-    await asyncio.sleep(0)  # let the call be written
-    from tests.conftest import eventually
-
     await eventually(
         lambda: any(w.busy for w in gateway.pool.workers),
         timeout=10,
@@ -116,3 +111,32 @@ async def test_result_gap_cannot_encode(gateway: Gateway) -> None:
         assert "without a complete answer to ReturnFail" in caught.value.message
         assert await client.call("Gnu", 24) == 15
     assert gateway.pool.ready == 2
+
+
+async def test_shutdown_answers_calls_in_flight_and_says_quit(gap: str) -> None:
+    gw = Gateway(gateway_config(gap, workers=1, busy=True))
+    await gw.start()
+    closed = False
+    try:
+        reader, writer, _ = await raw_session(gw.port)
+        writer.write(
+            b'<?scscp start ?>\n<OMOBJ><OMATTR><OMATP><OMS cd="scscp1" name="call_id"/>'
+            b'<OMSTR>slow</OMSTR></OMATP><OMA><OMS cd="scscp1" name="procedure_call"/>'
+            b'<OMA><OMS cd="scscp_transient_1" name="Busy"/><OMI>600</OMI></OMA></OMA>'
+            b"</OMATTR></OMOBJ>\n<?scscp end ?>\n"
+        )
+        await eventually(
+            lambda: any(w.busy for w in gw.pool.workers),
+            timeout=10,
+            what="the call reached the worker",
+        )
+        await gw.close()
+        closed = True
+        said = await asyncio.wait_for(reader.read(), timeout=30)
+        assert b"procedure_terminated" in said and b"<OMSTR>slow</OMSTR>" in said
+        assert b"shutting down" in said
+        assert said.endswith(b'<?scscp quit reason="the server is shutting down" ?>\n')
+        writer.close()
+    finally:
+        if not closed:
+            await gw.close()

@@ -7,6 +7,9 @@ import os
 import random
 import signal
 from collections import Counter
+from pathlib import Path
+
+import pytest
 
 from scscp.client import Client
 from scscp.errors import ProcedureError
@@ -95,3 +98,26 @@ async def test_worker_killed_mid_call(gateway: Gateway) -> None:
         assert (
             await asyncio.gather(*(client.call("Gnu", 1024) for _ in range(4))) == [49487367289] * 4
         )
+
+
+async def test_calls_fail_fast_while_no_worker_can_start(gap: str, tmp_path: Path) -> None:
+    """GAP vanishes (say, uninstalled) and a worker dies: calls are told, not parked."""
+    gap_link = tmp_path / "gap"
+    gap_link.symlink_to(gap)
+    gw = Gateway(gateway_config(str(gap_link), workers=1))
+    await gw.start()
+    try:
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            gap_link.unlink()
+            (victim,) = gw.pool.workers
+            os.kill(victim.handle.process.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+            await eventually(lambda: not gw.pool.workers, timeout=10, what="the death noticed")
+            with pytest.raises(ProcedureError) as caught:
+                await asyncio.wait_for(client.call("Gnu", 8), timeout=60)
+            assert "no worker is available" in caught.value.message
+            assert "cannot run GAP" in caught.value.message
+            gap_link.symlink_to(gap)  # GAP is back: the pool recovers by itself
+            await eventually(lambda: gw.pool.ready == 1, timeout=60, what="a new worker")
+            assert await client.call("Gnu", 8) == 5
+    finally:
+        await gw.close()
