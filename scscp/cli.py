@@ -15,7 +15,8 @@ from typing import Any
 
 from scscp.client import BlockingClient
 from scscp.endpoint import parse_endpoint
-from scscp.errors import ProcedureError, SCSCPConnectionError
+from scscp.errors import ProcedureError, SCSCPError
+from scscp.openmath import encode, from_python
 
 
 def parse_argument(text: str) -> Any:
@@ -45,6 +46,7 @@ def _not_json(value: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.set_int_max_str_digits(0)  # group orders and results may be huge integers
     parser = argparse.ArgumentParser(
         prog="scscp", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -52,20 +54,33 @@ def main(argv: list[str] | None = None) -> int:
     call = commands.add_parser("call", help="call a procedure and print its result")
     call.add_argument("--server", default="127.0.0.1:26133", metavar="HOST:PORT")
     call.add_argument("--timeout", type=float, default=10.0, help="seconds to connect")
+    call.add_argument(
+        "--runtime",
+        type=int,
+        metavar="MS",
+        help="ask the server to stop the computation after MS milliseconds",
+    )
     call.add_argument("procedure")
     call.add_argument("args", nargs="*", metavar="ARG")
     args = parser.parse_args(argv)
-    server = parse_endpoint(args.server)
+    try:
+        server = parse_endpoint(args.server)
+        values = [from_python(parse_argument(a)) for a in args.args]
+        for value in values:
+            encode(value)  # refuse what cannot be sent before connecting
+    except (ValueError, TypeError) as exc:  # OpenMathError is a ValueError
+        print(f"scscp: {exc}", file=sys.stderr)
+        return 2
     try:
         with BlockingClient(server.host, server.port, timeout=args.timeout) as client:
-            result = client.call(args.procedure, *map(parse_argument, args.args))
+            result = client.call(args.procedure, *values, runtime_ms=args.runtime)
     except ProcedureError as exc:
         print(
             f"scscp: {args.procedure} failed: {exc.message} ({exc.symbol.cd}.{exc.symbol.name})",
             file=sys.stderr,
         )
         return 1
-    except SCSCPConnectionError as exc:
+    except SCSCPError as exc:
         print(f"scscp: {exc}", file=sys.stderr)
         return 2
     print(render(result))

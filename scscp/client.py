@@ -74,8 +74,9 @@ class Client:
                     stream.abort()
                     raise
         except (OSError, TimeoutError) as exc:
+            reason = str(exc) or f"no welcome within {timeout} s"
             raise SCSCPConnectionError(
-                f"cannot open an SCSCP session with {host}:{port}: {exc or 'timed out'}"
+                f"cannot open an SCSCP session with {host}:{port}: {reason}"
             ) from exc
         return cls(stream, welcome)
 

@@ -23,6 +23,9 @@ def parse_endpoint(text: str, default_port: int = DEFAULT_PORT) -> Endpoint:
         host, port = text, ""
     host = host.strip("[]") or "127.0.0.1"
     try:
-        return Endpoint(host, int(port) if port else default_port)
+        number = int(port) if port else default_port
     except ValueError:
         raise ValueError(f"not a HOST:PORT address: {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port {number} is out of range in {text!r}")
+    return Endpoint(host, number)

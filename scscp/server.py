@@ -66,11 +66,20 @@ class Server:
         self.host = ""
         self.port = 0
 
-    async def start(self, host: str, port: int) -> None:
-        """Listen on ``host:port`` (port 0 picks a free one, see ``self.port``)."""
+    async def start(self, host: str, port: int, *, accept: bool = True) -> None:
+        """Listen on ``host:port`` (port 0 picks a free one, see ``self.port``).
+
+        With ``accept=False`` the address is taken (so a bad one fails now)
+        but sessions start only at ``accept()``.
+        """
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._new_stream, host, port)
+        self._server = await loop.create_server(self._new_stream, host, port, start_serving=accept)
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
+
+    async def accept(self) -> None:
+        """Start accepting sessions on the address taken by ``start``."""
+        assert self._server is not None, "start() first"
+        await self._server.start_serving()
 
     async def close(self) -> None:
         """Stop listening and end every session.

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from scscp.endpoint import parse_endpoint
 from scscp.gateway.config import GatewayConfig
-from scscp.gateway.service import Gateway
+from scscp.gateway.providers.base import WorkerStartError
+from scscp.gateway.service import Gateway, GatewayError
+from scscp.gateway.worker import WorkerLost
 
 log = logging.getLogger("scscp.gateway")
 
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         asyncio.run(serve(config))
-    except Exception as exc:
+    except (GatewayError, WorkerStartError, WorkerLost) as exc:
         log.error("%s", exc)
         return 1
     return 0

@@ -41,6 +41,10 @@ UNEXPECTED_SYMBOL = OMSymbol("error", "unexpected_symbol")
 SERVICE_NAME = "scscp-gateway"
 
 
+class GatewayError(Exception):
+    """The gateway cannot start; the message says why."""
+
+
 class Gateway:
     """Start with ``start()``, stop with ``close()``; ``port`` is where it listens."""
 
@@ -68,14 +72,20 @@ class Gateway:
         return self.server.port
 
     async def start(self) -> None:
-        await self.pool.start()
+        """Take the address, start the workers, learn what they offer, then accept."""
+        listen = self.config.listen
         try:
+            await self.server.start(listen.host, listen.port, accept=False)
+        except OSError as exc:
+            raise GatewayError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
+        try:
+            await self.pool.start()
             self.heads = await self._worker_heads()
             self.descriptions = await self._worker_descriptions()
-            await self.server.start(self.config.listen.host, self.config.listen.port)
-            self.cookies = Cookies(dataclasses.replace(self.config.listen, port=self.port))
+            self.cookies = Cookies(dataclasses.replace(listen, port=self.port))
+            await self.server.accept()
         except BaseException:
-            await self.pool.close()
+            await self.close()
             raise
 
     async def close(self) -> None:

@@ -403,9 +403,6 @@ class _State:
         }
 
 
-_Reader: TypeAlias = Callable[[_State, int, int], tuple[OMAny, int]]
-
-
 def _truncated(what: str) -> OpenMathError:
     return OpenMathError(f"binary OpenMath ends inside {what}")
 

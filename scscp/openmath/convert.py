@@ -460,17 +460,6 @@ def _set_list_to_om(value: SetList) -> OMAny:
     return OMApplication(SET, _items_to_om(value))
 
 
-def _set_to_om(value: set[object] | frozenset[object]) -> OMAny:
-    """A Python set as ``set1.set``, sorted when its members can be (GAP sorts anyway)."""
-    if not value:
-        return EMPTYSET
-    try:
-        items = sorted(value)  # type: ignore[type-var]
-    except TypeError:
-        items = list(value)
-    return OMApplication(SET, tuple([from_python(item) for item in items]))
-
-
 def _matrix_to_om(value: Matrix) -> OMAny:
     rows = []
     for row in value:
@@ -565,6 +554,11 @@ def _polynomial_to_om(value: Polynomial) -> OMAny:
 
 _Encoder: TypeAlias = Callable[[object], OMAny]
 
+
+def _identity(value: OMAny) -> OMAny:
+    return value
+
+
 # Exact-type dispatch for the value classes; subclasses of list/dict/... fall through to
 # the isinstance chain in from_python.
 _ENCODERS: dict[type, _Encoder] = {
@@ -572,8 +566,6 @@ _ENCODERS: dict[type, _Encoder] = {
     Matrix: _matrix_to_om,  # type: ignore[dict-item]
     range: _range_to_om,  # type: ignore[dict-item]
     dict: _dict_to_om,  # type: ignore[dict-item]
-    set: _set_to_om,  # type: ignore[dict-item]
-    frozenset: _set_to_om,  # type: ignore[dict-item]
     complex: _complex_to_om,  # type: ignore[dict-item]
     ComplexRational: _complex_rational_to_om,  # type: ignore[dict-item]
     Permutation: _permutation_to_om,  # type: ignore[dict-item]
@@ -586,6 +578,9 @@ _ENCODERS: dict[type, _Encoder] = {
     PolynomialRing: _ring_to_om,  # type: ignore[dict-item]
     Polynomial: _polynomial_to_om,  # type: ignore[dict-item]
 }
+for _om_type in _OM_TYPES:
+    _ENCODERS[_om_type] = _identity  # type: ignore[assignment]
+del _om_type
 
 
 def from_python(value: object) -> OMAny:
@@ -595,7 +590,8 @@ def from_python(value: object) -> OMAny:
     becomes ``nums1.rational``, even with denominator 1, so the type survives a round trip.
     Complex numbers are written with exact parts (a float part becomes the rational it holds
     exactly), since GAP's reader accepts only exact ones. Raises TypeError for anything else,
-    such as a dict with a non-string key.
+    such as a dict with a non-string key or a Python ``set``: GAP has no unordered sets,
+    so say ``SetList(sorted(s))`` to send one as ``set1.set``.
     """
     if isinstance(value, bool):
         return TRUE if value else FALSE
@@ -622,6 +618,4 @@ def from_python(value: object) -> OMAny:
         return value
     if isinstance(value, dict):
         return _dict_to_om(value)
-    if isinstance(value, (set, frozenset)):
-        return _set_to_om(value)
     raise TypeError(f"cannot convert {type(value).__qualname__} to OpenMath")

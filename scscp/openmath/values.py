@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TypeAlias
+from typing import ClassVar, TypeAlias
 
 from .objects import OMSymbol
 
@@ -81,7 +81,7 @@ class Infinity:
     """
 
     __slots__ = ()
-    _instance: Infinity | None = None
+    _instance: ClassVar[Infinity | None] = None
 
     def __new__(cls) -> Infinity:
         if cls._instance is None:

@@ -673,6 +673,21 @@ def _parser() -> etree.XMLParser:
     return parser
 
 
+# libxml2's own limits (kept: huge_tree is off), said in the reader's terms.
+_LIBXML_LIMITS = (
+    ("Text node too long", "a string or number is longer than 10,000,000 characters"),
+    ("Excessive depth", "the object is nested deeper than 256 levels"),
+)
+
+
+def _syntax_error(exc: etree.XMLSyntaxError) -> str:
+    text = str(exc)
+    for needle, said in _LIBXML_LIMITS:
+        if needle in text:
+            return f"too large to read: {said}"
+    return f"malformed XML: {text}"
+
+
 def decode(data: bytes, *, max_size: int = 64 * 2**20) -> OMAny:
     """Decode one ``<OMOBJ>`` document into an object.
 
@@ -698,7 +713,7 @@ def decode(data: bytes, *, max_size: int = 64 * 2**20) -> OMAny:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise OpenMathError(f"malformed XML: {exc}") from None
+        raise OpenMathError(_syntax_error(exc)) from None
     docinfo = root.getroottree().docinfo
     if docinfo.internalDTD is not None or docinfo.doctype:
         raise OpenMathError("DOCTYPE declarations are not allowed in OpenMath")

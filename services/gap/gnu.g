@@ -37,6 +37,17 @@ GnuPrimeSeventh := function( n )
            + ( 3*p + 31 ) * g( 5 ) + 4 * g( 7 ) + 5 * g( 8 ) + g( 9 );
 end;
 
+# How an argument is quoted in an error: as GAP shows it, cut if long (a
+# client that sent a list of 10^5 entries does not want it echoed back).
+GnuShow := function( x )
+    local s;
+    s := ViewString( x );
+    if Length( s ) > 60 then
+        return Concatenation( s{ [ 1 .. 50 ] }, "... (", String( Length( s ) ), " characters)" );
+    fi;
+    return s;
+end;
+
 # [ number or false, text naming the source ]
 GnuExplained := function( arg )
     local n, entry, count;
@@ -45,7 +56,7 @@ GnuExplained := function( arg )
     fi;
     n := arg[1];
     if not IsInt( n ) or n <= 0 then
-        Error( "the order must be a positive integer, got ", n );
+        Error( "the order must be a positive integer, got ", GnuShow( n ) );
     fi;
     entry := First( GNU_PUBLISHED, e -> e[1] = n );
     if entry <> fail then

@@ -48,7 +48,7 @@ def test_cli_unknown_order_is_false_with_a_reason(gateway_process: Endpoint) -> 
     [
         (["Gnu", "0"], "positive integer, got 0"),
         (["Gnu", "-6"], "positive integer, got -6"),
-        (["Gnu", "x"], "positive integer, got x"),
+        (["Gnu", "x"], 'positive integer, got "x"'),
         (["Gnu"], "one argument"),
         (["NrSmallGroups", "2048"], "does not know the groups of order 2048"),
     ],
