@@ -36,7 +36,7 @@ def gateway_config(gap: str, workers: int = 2, *, busy: bool = False) -> Gateway
     services = (*SERVICES, BUSY_SERVICE) if busy else SERVICES
     return GatewayConfig(
         listen=Endpoint("127.0.0.1", 0),
-        allow=(*DEFAULT_ALLOW, "Busy", "ReturnFail") if busy else DEFAULT_ALLOW,
+        allow=(*DEFAULT_ALLOW, "Busy", "ReturnFail", "Allocate") if busy else DEFAULT_ALLOW,
         pool=PoolConfig(workers=workers),
         gap=GapConfig(executable=gap, services=services),
     )

@@ -10,6 +10,7 @@ Example (every key optional)::
     [pool]
     workers = 2
     start_timeout = 60.0
+    memory = 2147483648                  # bytes per worker (GAP's -o limit)
 
     [gap]
     executable = "gap"
@@ -49,6 +50,7 @@ class GapConfig:
 class PoolConfig:
     workers: int = 2
     start_timeout: float = 60.0
+    memory: int | None = None  # bytes each worker may use (GAP's -o); None: GAP's default
 
 
 # What the bundled GAP services offer; operators widen or narrow it. The GAP
@@ -92,6 +94,8 @@ class GatewayConfig:
         """Check what can be checked before anything starts; returns self."""
         if self.pool.workers < 1:
             raise ValueError("pool.workers must be at least 1")
+        if self.pool.memory is not None and self.pool.memory < 64 * 2**20:
+            raise ValueError("pool.memory must be at least 64 MiB (GAP needs that to start)")
         if self.max_runtime is not None and self.max_runtime <= 0:
             raise ValueError("max_runtime must be a positive number of seconds")
         missing = [str(p) for p in self.gap.scripts if not p.is_file()]

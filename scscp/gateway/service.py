@@ -51,7 +51,10 @@ class Gateway:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config.validate()
         provider = LocalProvider(
-            config.gap.executable, config.gap.scripts, start_timeout=config.pool.start_timeout
+            config.gap.executable,
+            config.gap.scripts,
+            start_timeout=config.pool.start_timeout,
+            memory=config.pool.memory,
         )
         self.pool = Pool(provider, config.pool.workers)
         self.server = Server(
@@ -111,6 +114,14 @@ class Gateway:
 
     async def _forward(self, call: ProcedureCall) -> Reply:
         """Run ``call`` on a worker (the one its cookies name), under its runtime limit."""
+        memory = self.config.pool.memory
+        if call.min_memory is not None and memory is not None and call.min_memory > memory:
+            return ProcedureTerminated.because(
+                call.call_id,
+                f"{call.name} asks for at least {call.min_memory} bytes; "
+                f"workers here are limited to {memory}",
+                "error_memory",
+            )
         try:
             worker, args = self.cookies.route(call.args, self.pool.workers)
         except CookieError as exc:

@@ -22,7 +22,7 @@ import secrets
 from scscp.client import Client
 from scscp.errors import SCSCPConnectionError, UnreadableReply
 from scscp.gateway.providers.base import WorkerHandle
-from scscp.openmath import OMError, OMString
+from scscp.openmath import OMError, OMString, OMSymbol
 from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminated
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 Reply = ProcedureCompleted | ProcedureTerminated
 CONNECT_TIMEOUT = 10.0
 INTERRUPT_GRACE = 5.0  # seconds GAP may take to answer an interrupt
+GAP_MEMORY_LIMIT = "reached the pre-set memory limit"  # GAP's words when -o is hit
+MEMORY_POLL = 0.05  # seconds between looks at a worker's memory under option_max_memory
 
 
 # Worker ids are unique across the gateway's runs, so that a cookie naming a
@@ -93,8 +95,46 @@ class Worker:
             await self.open()
         assert self._client is not None
         self._pending = asyncio.ensure_future(self._client.request(call))
-        reply = await self._settle(call, asyncio.shield(self._pending))
+        if call.max_memory is None:
+            reply = await self._settle(call, asyncio.shield(self._pending))
+        else:
+            reply = await self._within_memory(call, call.max_memory)
         self._pending = None
+        return reply
+
+    async def _within_memory(self, call: ProcedureCall, limit: int) -> Reply:
+        """Interrupt the call if the worker grows by more than ``limit`` bytes.
+
+        GAP ignores option_max_memory; the worker's growth while the call runs
+        is the closest measure of what the computation uses.
+        """
+        assert self._pending is not None
+        pending = self._pending
+        start = self.handle.memory()
+        exceeded = False
+
+        async def watch() -> None:
+            nonlocal exceeded
+            while not pending.done():
+                now = self.handle.memory()
+                if start is not None and now is not None and now - start > limit:
+                    exceeded = True
+                    self.handle.interrupt()
+                    return
+                await asyncio.sleep(MEMORY_POLL)
+
+        watcher = asyncio.create_task(watch())
+        try:
+            reply = await self._settle(call, asyncio.shield(pending))
+        finally:
+            watcher.cancel()
+        if exceeded and isinstance(reply, ProcedureTerminated):
+            return ProcedureTerminated.because(
+                call.call_id,
+                f"{call.name} used more than its option_max_memory of {limit} bytes "
+                "and was interrupted",
+                "error_memory",
+            )
         return reply
 
     async def request(self, call: ProcedureCall) -> Reply:
@@ -162,14 +202,19 @@ class Worker:
             # GAP closes its session after an error reply; the next call opens
             # a new one (and finds out, before sending, if the worker is gone).
             await self.close()
-            return self._without_worker_address(answer)
+            return self._translate(answer)
         return answer
 
-    def _without_worker_address(self, reply: ProcedureTerminated) -> ProcedureTerminated:
+    def _translate(self, reply: ProcedureTerminated) -> ProcedureTerminated:
+        """GAP's error in SCSCP's terms: no worker address, memory as error_memory."""
+        texts = [a.value for a in reply.error.args if isinstance(a, OMString)]
+        symbol = reply.error.symbol
+        if any(GAP_MEMORY_LIMIT in text for text in texts):
+            symbol = OMSymbol("scscp1", "error_memory")
         args = tuple(
             OMString(self._error_prefix.sub("", a.value)) if isinstance(a, OMString) else a
             for a in reply.error.args
         )
-        if args == reply.error.args:
+        if args == reply.error.args and symbol is reply.error.symbol:
             return reply
-        return dataclasses.replace(reply, error=OMError(reply.error.symbol, args))
+        return dataclasses.replace(reply, error=OMError(symbol, args))

@@ -97,3 +97,45 @@ async def test_procedures_outside_the_allow_list_are_rejected(gap: str, name: st
         assert sum(w.calls_served for w in gw.pool.workers) == served  # no worker saw it
     finally:
         await gw.close()
+
+
+async def test_worker_memory_limit_gives_error_memory(gap: str) -> None:
+    config = gateway_config(gap, workers=1, busy=True)
+    config = dataclasses.replace(config, pool=dataclasses.replace(config.pool, memory=300 * 2**20))
+    gw = Gateway(config)
+    await gw.start()
+    try:
+        pids = worker_pids(gw)
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            with pytest.raises(ProcedureError) as caught:
+                await client.call("Allocate", 10**7)
+            assert caught.value.symbol == OMSymbol("scscp1", "error_memory")
+            assert "memory limit" in caught.value.message
+            needy = ProcedureCall(
+                "needy", OMSymbol(TRANSIENT_CD, "Gnu"), (OMInteger(8),), min_memory=2**40
+            )
+            refused = await client.request(needy)  # asks more than any worker has
+            assert isinstance(refused, ProcedureTerminated)
+            assert refused.error.symbol.name == "error_memory"
+            assert await client.call("Allocate", 1000) == 1000
+        assert worker_pids(gw) == pids  # stopped, not killed
+    finally:
+        await gw.close()
+
+
+async def test_option_max_memory_interrupts_a_growing_call(gateway: Gateway) -> None:
+    pids = worker_pids(gateway)
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        call = ProcedureCall(
+            "greedy",
+            OMSymbol(TRANSIENT_CD, "Allocate"),
+            (OMInteger(10**7),),
+            max_memory=50 * 2**20,
+        )
+        reply = await client.request(call)
+        assert isinstance(reply, ProcedureTerminated)
+        assert reply.error.symbol == OMSymbol("scscp1", "error_memory")
+        assert "option_max_memory" in reply.message
+        assert await client.call("Allocate", 1000) == 1000
+    await eventually(lambda: gateway.pool.idle == 2, timeout=30, what="both workers idle")
+    assert worker_pids(gateway) == pids

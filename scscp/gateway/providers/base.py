@@ -25,6 +25,10 @@ class WorkerHandle(Protocol):
         """Ask the worker to abandon its current computation (SIGINT for GAP)."""
         ...
 
+    def memory(self) -> int | None:
+        """Bytes the worker holds now (resident), or None when unknown."""
+        ...
+
     async def stop(self) -> None:
         """Stop the worker and release what it holds; safe to call twice."""
         ...

@@ -30,6 +30,7 @@ READY_MARK = b"Ready to accept TCP/IP connections"
 BIND_FAILED_MARK = b"failed to start SCSCP server"
 PORT_ATTEMPTS = 3
 LISTEN_POLL = 0.005
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -61,6 +62,13 @@ class LocalWorker:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)
 
+    def memory(self) -> int | None:
+        try:
+            with open(f"/proc/{self.process.pid}/statm") as statm:
+                return int(statm.read().split()[1]) * PAGE_SIZE
+        except (OSError, ValueError, IndexError):
+            return None
+
     async def stop(self) -> None:
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -82,7 +90,11 @@ class LocalWorker:
 
 
 class LocalProvider:
-    """Starts GAP worker processes on this machine."""
+    """Starts GAP worker processes on this machine.
+
+    ``memory`` (bytes) becomes GAP's ``-o`` limit: a computation that needs
+    more is stopped with an error, and the worker lives on.
+    """
 
     def __init__(
         self,
@@ -91,8 +103,10 @@ class LocalProvider:
         *,
         host: str = "127.0.0.1",
         start_timeout: float = 60.0,
+        memory: int | None = None,
     ) -> None:
         self.gap = gap
+        self.memory = memory
         self.scripts = [str(s) for s in scripts]
         self.host = host
         self.start_timeout = start_timeout
@@ -118,10 +132,12 @@ class LocalProvider:
     async def _start_on(self, port: int) -> LocalWorker:
         env = {**os.environ, "SCSCP_HOST": self.host, "SCSCP_PORT": str(port)}
         try:
+            limit = ["-o", f"{self.memory // 1024}k"] if self.memory else []
             process = await asyncio.create_subprocess_exec(
                 self.gap,
                 "-q",
                 "-b",
+                *limit,
                 *self.scripts,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
