@@ -21,7 +21,7 @@ from scscp.gateway.config import GatewayConfig
 from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
 from scscp.gateway.providers.local import LocalProvider
-from scscp.gateway.transient_cd import descriptions, meta_cd
+from scscp.gateway.transient_cd import descriptions
 from scscp.openmath import OMApplication, OMError, OMString, OMSymbol
 from scscp.openmath.convert import FALSE, TRUE
 from scscp.protocol import (
@@ -32,12 +32,19 @@ from scscp.protocol import (
     ReturnMode,
 )
 from scscp.server import Server
+from scscp.special import (
+    SCSCP2,
+    TRANSIENT_CD_NAME,
+    completed,
+    meta_cd,
+    service_description,
+    symbol_set,
+    unexpected,
+)
 
 log = logging.getLogger(__name__)
 
 Reply = ProcedureCompleted | ProcedureTerminated
-SCSCP2 = "scscp2"
-UNEXPECTED_SYMBOL = OMSymbol("error", "unexpected_symbol")
 SERVICE_NAME = "scscp-gateway"
 
 
@@ -102,7 +109,7 @@ class Gateway:
         if call.procedure.cd == SCSCP2:
             return await self._special(call)
         if not self.allows(call.procedure):
-            return _unexpected(call)
+            return unexpected(call)
         return await self._forward(call)
 
     def runtime_limit(self, call: ProcedureCall) -> float | None:
@@ -162,20 +169,18 @@ class Gateway:
         """scscp2: answered for the whole service, or forwarded where an object lives."""
         name = call.procedure.name
         if name == "get_allowed_heads":
-            return _completed(call, OMApplication(OMSymbol(SCSCP2, "symbol_set"), self.heads))
+            return completed(call, symbol_set(self.heads))
         if name == "is_allowed_head":
             head = call.args[0] if len(call.args) == 1 else None
-            return _completed(call, TRUE if head in self.heads else FALSE)
+            return completed(call, TRUE if head in self.heads else FALSE)
         if name == "get_service_description":
-            return _completed(call, self._description())
+            return completed(call, self._description())
         if name == "get_transient_cd":
-            asked = call.args[0] if len(call.args) == 1 else None
-            wanted = OMApplication(OMSymbol("meta", "CDName"), (OMString(TRANSIENT_CD),))
-            if asked != wanted:
+            if call.args != (TRANSIENT_CD_NAME,):
                 return ProcedureTerminated.because(
                     call.call_id, f"get_transient_cd knows only meta.CDName({TRANSIENT_CD!r})"
                 )
-            return _completed(call, meta_cd(TRANSIENT_CD, self.heads, self.descriptions))
+            return completed(call, meta_cd(self.heads, self.descriptions))
         if name == "get_signature":
             if len(call.args) != 1 or call.args[0] not in self.heads:
                 return ProcedureTerminated.because(
@@ -191,19 +196,14 @@ class Gateway:
             if len(call.args) != 1:
                 return ProcedureTerminated.because(call.call_id, f"{name} takes one reference")
             return await self._forward(call)
-        return _unexpected(call)
+        return unexpected(call)
 
     def _description(self) -> OMApplication:
-        return OMApplication(
-            OMSymbol(SCSCP2, "service_description"),
-            (
-                OMString(SERVICE_NAME),
-                OMString(__version__),
-                OMString(
-                    f"SCSCP gateway to a pool of {self.pool.size} GAP workers; "
-                    f"{len(self.heads)} procedures allowed"
-                ),
-            ),
+        return service_description(
+            SERVICE_NAME,
+            __version__,
+            f"SCSCP gateway to a pool of {self.pool.size} GAP workers; "
+            f"{len(self.heads)} procedures allowed",
         )
 
     async def _worker_heads(self) -> tuple[OMSymbol, ...]:
@@ -221,21 +221,11 @@ class Gateway:
 
     async def _worker_descriptions(self) -> dict[str, str]:
         """The procedures' descriptions, from GAP's transient CD (raw XML, not OpenMath)."""
-        cd_name = OMApplication(OMSymbol("meta", "CDName"), (OMString(TRANSIENT_CD),))
-        ask = ProcedureCall("gateway-cd", OMSymbol(SCSCP2, "get_transient_cd"), (cd_name,))
+        ask = ProcedureCall(
+            "gateway-cd", OMSymbol(SCSCP2, "get_transient_cd"), (TRANSIENT_CD_NAME,)
+        )
         try:
             await self.pool.ask(ask)
         except UnreadableReply as exc:
             return descriptions(exc.payload)
         return {}  # a worker that answers OpenMath: nothing to learn from XML
-
-
-def _completed(call: ProcedureCall, result: object) -> ProcedureCompleted:
-    if call.return_mode is ReturnMode.NOTHING:
-        return ProcedureCompleted(call.call_id)
-    return ProcedureCompleted(call.call_id, result)  # type: ignore[arg-type]
-
-
-def _unexpected(call: ProcedureCall) -> ProcedureTerminated:
-    """The error GAP gives for a procedure it does not know."""
-    return ProcedureTerminated(call.call_id, OMError(UNEXPECTED_SYMBOL, (call.procedure,)))
