@@ -63,11 +63,15 @@ class Client:
         *,
         timeout: float = 10.0,
         versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+        binary: bool = False,
     ) -> Self:
-        """Open a session: TCP connect, read the welcome, agree on a version."""
+        """Open a session: TCP connect, read the welcome, agree on a version.
+
+        ``binary``: send calls as binary OpenMath (servers answer in kind).
+        """
         try:
             async with asyncio.timeout(timeout):
-                stream = await open_stream(host, port, versions=versions)
+                stream = await open_stream(host, port, versions=versions, binary=binary)
                 try:
                     welcome = await _negotiate(stream)
                 except BaseException:

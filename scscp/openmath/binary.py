@@ -200,7 +200,26 @@ def _utf8(text: object, what: str) -> bytes:
         raise OpenMathError(f"{what} has a lone surrogate at {exc.start}") from None
 
 
+# Encoded symbols, as they repeat in every list and permutation; bounded in number.
+_SYMBOL_BYTES: dict[tuple[object, object, object], bytes] = {}
+_SYMBOL_BYTES_MAX = 4096
+
+
 def _enc_sym(obj: OMSymbol, out: _Out) -> None:
+    key = (obj.cd, obj.name, obj.cdbase)
+    try:
+        encoded = _SYMBOL_BYTES.get(key)
+    except TypeError:  # an unhashable field: certainly not a str, reported below
+        encoded = None
+    if encoded is None:
+        encoded = _symbol_bytes(obj)
+        if len(_SYMBOL_BYTES) < _SYMBOL_BYTES_MAX:
+            _SYMBOL_BYTES[key] = encoded
+    out += encoded
+
+
+def _symbol_bytes(obj: OMSymbol) -> bytes:
+    out = bytearray()
     if obj.cdbase is not None:
         _put_length(out, CDBASE, len(uri := _utf8(obj.cdbase, "cdbase")))
         out += uri
@@ -216,6 +235,7 @@ def _enc_sym(obj: OMSymbol, out: _Out) -> None:
         raise OpenMathError("symbol name too long to encode")
     out += cd
     out += name
+    return bytes(out)
 
 
 def _enc_var(obj: OMVariable, out: _Out) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum, auto
 
-from scscp.openmath import OpenMathError, decode, encode
+from scscp.openmath import OpenMathError, decode, decode_binary, encode, encode_binary
 from scscp.protocol.errors import ProtocolError
 from scscp.protocol.events import (
     BadMessage,
@@ -31,6 +31,7 @@ from scscp.protocol.framing import Block, Deframer, Instruction, format_pi, fram
 from scscp.protocol.messages import from_openmath, to_openmath
 
 SUPPORTED_VERSIONS = ("1.3", "1.2", "1.1", "1.0")
+BINARY_START = b"\x18"  # the first byte of a binary OpenMath object
 DEFAULT_MAX_MESSAGE = 64 * 2**20
 
 
@@ -56,8 +57,11 @@ class Connection:
         *,
         versions: tuple[str, ...] = SUPPORTED_VERSIONS,
         max_message_size: int = DEFAULT_MAX_MESSAGE,
+        binary: bool = False,
     ) -> None:
         self.role = role
+        self.binary = binary  # a client: send calls as binary OpenMath
+        self._binary_calls: set[str] = set()  # a server: calls to answer in binary
         self.versions = versions
         self.state = State.GREETING
         self.version: str | None = None
@@ -133,8 +137,15 @@ class Connection:
     def _block(self, block: Block) -> Event:
         if self.state is not State.READY:
             raise ProtocolError("a message arrived before the version was agreed")
+        body = block.payload.strip(b" \t\r\n")  # neither is a binary token byte
+        binary = body[:1] == BINARY_START
         try:
-            message = from_openmath(decode(block.payload, max_size=self._max_message))
+            obj = (
+                decode_binary(body, max_size=self._max_message)
+                if binary
+                else decode(body, max_size=self._max_message)
+            )
+            message = from_openmath(obj)
         except OpenMathError as exc:
             return BadMessage(f"invalid OpenMath: {exc}", payload=block.payload)
         if isinstance(message, BadMessage):
@@ -152,6 +163,8 @@ class Connection:
                 f"a {self.role.name.lower()} does not accept {type(message).__name__}",
                 message.call_id,
             )
+        if binary and self.role is Role.SERVER:
+            self._binary_calls.add(message.call_id)  # answered in the encoding it came in
         return message
 
     # -- events in, bytes out ------------------------------------------------
@@ -183,7 +196,13 @@ class Connection:
         if isinstance(event, (ProcedureCall, ProcedureCompleted, ProcedureTerminated)):
             role = Role.CLIENT if isinstance(event, ProcedureCall) else Role.SERVER
             self._expect(role, State.READY, event)
-            return frame(encode(to_openmath(event)))
+            if role is Role.CLIENT:
+                binary = self.binary
+            else:
+                binary = event.call_id in self._binary_calls
+                self._binary_calls.discard(event.call_id)
+            tree = to_openmath(event)
+            return frame(encode_binary(tree) if binary else encode(tree))
         raise ProtocolError(f"cannot send {type(event).__name__}")
 
     def _send_version(self, version: str) -> bytes:

@@ -15,7 +15,7 @@ import pytest
 
 from scscp.client import Client
 from scscp.endpoint import Endpoint
-from scscp.errors import UnreadableReply
+from scscp.errors import ProcedureError, UnreadableReply
 from scscp.gateway import Gateway
 from scscp.gateway.providers.local import LocalProvider
 from scscp.openmath import (
@@ -213,3 +213,16 @@ async def test_debuglevel_brings_runtime_and_memory(target: tuple[str, Endpoint]
     assert detailed.info_runtime is not None and detailed.info_runtime >= 0
     assert detailed.info_memory is not None and detailed.info_memory > 0
     assert detailed.result == plain.result
+
+
+async def test_binary_openmath_is_answered_in_binary(target: tuple[str, Endpoint]) -> None:
+    _, endpoint = target
+    async with await Client.connect(endpoint.host, endpoint.port, binary=True) as client:
+        assert await client.call("Gnu", 1024) == 49487367289
+        assert await client.call("GnuExplained", 2048) == [
+            False,
+            "unknown: no library on this server knows the number of groups of order 2048",
+        ]
+        assert await client.call("WS_Factorial", 30) == 265252859812191058636308480000000
+        with pytest.raises(ProcedureError, match="positive integer"):
+            await client.call("Gnu", 0)  # last: GAP itself ends the session after an error

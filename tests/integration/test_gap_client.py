@@ -113,3 +113,19 @@ def test_par_list_over_the_gateway_twice(
         Print("IDS ", r, "\\n");""",
     )
     assert "IDS [ [ 2, 1 ], [ 6, 1 ], [ 24, 12 ], [ 120, 34 ], [ 720, 763 ] ]" in out
+
+
+def test_gap_client_in_binary_mode(gap: str, gateway_process: Endpoint, tmp_path: Path) -> None:
+    host, port = gateway_process.host, gateway_process.port
+    out = run_gap(
+        gap,
+        tmp_path,
+        f"""
+        SwitchSCSCPmodeToBinary();;
+        r := EvaluateBySCSCP("Gnu", [1024], "{host}", {port});;
+        Print("BINARY ", r.object, "\\n");
+        r := EvaluateBySCSCP("WS_IdGroup", [SymmetricGroup(4)], "{host}", {port});;
+        Print("ID ", r.object, "\\n");""",
+    )
+    assert "BINARY 49487367289" in out
+    assert "ID [ 24, 12 ]" in out
