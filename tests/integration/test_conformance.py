@@ -7,9 +7,11 @@ and filters what the operator has not allowed.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
+from fractions import Fraction
 
 import pytest
 
@@ -25,6 +27,13 @@ from scscp.openmath import (
     OMString,
     OMSymbol,
     from_python,
+)
+from scscp.openmath.values import (
+    INFINITY,
+    FiniteFieldElement,
+    Matrix,
+    Permutation,
+    PermutationGroup,
 )
 from scscp.protocol import (
     TRANSIENT_CD,
@@ -226,3 +235,59 @@ async def test_binary_openmath_is_answered_in_binary(target: tuple[str, Endpoint
         assert await client.call("WS_Factorial", 30) == 265252859812191058636308480000000
         with pytest.raises(ProcedureError, match="positive integer"):
             await client.call("Gnu", 0)  # last: GAP itself ends the session after an error
+
+
+ROUND_TRIP = [
+    Fraction(-3, 4),
+    [5, 1, 3],  # GAP answers with a list; a sorted one it writes as a set
+    [1, 3, 5],
+    range(1, 11),
+    Matrix([[1, 2], [3, 4]]),
+    Permutation((2, 3, 1)),
+    {"order": 1024, "count": 49487367289},
+    True,
+    INFINITY,
+    complex(1, -2),
+    FiniteFieldElement(5, 2),
+    FiniteFieldElement(8, 3),
+    PermutationGroup((Permutation((2, 1, 3)), Permutation((2, 3, 1)))),
+    "a string with <, & and \u00e9",
+    2**200,
+]
+
+
+@pytest.mark.parametrize("value", ROUND_TRIP, ids=lambda v: type(v).__name__)
+async def test_gap_values_round_trip(target: tuple[str, Endpoint], value: object) -> None:
+    """Python value -> OpenMath -> GAP's Identity -> OpenMath -> an equal Python value."""
+    _, endpoint = target
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        assert await client.call("Identity", value) == value
+
+
+async def test_size_of_a_group_sent_by_generators(target: tuple[str, Endpoint]) -> None:
+    _, endpoint = target
+    s4 = PermutationGroup((Permutation((2, 3, 4, 1)), Permutation((2, 1, 3, 4))))
+    async with await Client.connect(endpoint.host, endpoint.port) as client:
+        assert await client.call("Size", s4) == 24
+        assert await client.call("WS_IdGroup", s4) == [24, 12]
+
+
+async def test_what_gap_would_choke_on_is_normalised(gateway: Gateway) -> None:
+    """Odd spacing, no newlines, no xmlns, a hex integer, one byte per segment."""
+    message = (
+        b'<?scscp   version="1.3"?>'
+        b"<?scscp start?><OMOBJ><OMATTR><OMATP>"
+        b'<OMS cd="scscp1" name="call_id" cdbase="http://www.openmath.org/cd"/>'
+        b"<OMSTR>odd</OMSTR></OMATP><OMA><OMS cd='scscp1' name='procedure_call'/>"
+        b'<OMA><OMS cd="scscp_transient_1" name="Gnu"/><OMI> x400 </OMI></OMA></OMA>'
+        b"</OMATTR></OMOBJ><?scscp end?>"
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    await reader.readuntil(b"?>\n")
+    for byte in message:
+        writer.write(bytes([byte]))
+        await writer.drain()
+    await reader.readuntil(b"?>\n")  # the version confirmed
+    reply = await asyncio.wait_for(reader.readuntil(b"<?scscp end ?>\n"), timeout=30)
+    assert b"<OMI>49487367289</OMI>" in reply and b"<OMSTR>odd</OMSTR>" in reply
+    writer.close()
