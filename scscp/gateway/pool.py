@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from scscp.gateway.providers.base import Provider, WorkerStartError
 from scscp.gateway.worker import Worker, WorkerLost, WorkerUnavailable
@@ -228,6 +230,7 @@ class Pool:
             return
 
     async def _recover(self, worker: Worker, call: ProcedureCall) -> None:
+        worker.busy = True  # until the interrupted computation has answered
         try:
             await worker.recover(call)
         except WorkerLost as exc:
@@ -254,7 +257,7 @@ class Pool:
         self._idle.forget(worker)
         self._spawn(worker.handle.stop())
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

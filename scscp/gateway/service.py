@@ -14,8 +14,10 @@ import dataclasses
 import fnmatch
 import logging
 import re
+import socket
 
 from scscp import __version__
+from scscp.endpoint import Endpoint
 from scscp.errors import UnreadableReply
 from scscp.gateway.config import GatewayConfig
 from scscp.gateway.cookies import CookieError, Cookies
@@ -75,7 +77,7 @@ class Gateway:
         )
         self.heads: tuple[OMSymbol, ...] = ()  # what the workers offer and the operator allows
         self.descriptions: dict[str, str] = {}
-        self.cookies = Cookies(config.listen)
+        self.cookies = Cookies(config.listen)  # its port is known once listening
 
     @property
     def port(self) -> int:
@@ -92,7 +94,7 @@ class Gateway:
             await self.pool.start()
             self.heads = await self._worker_heads()
             self.descriptions = await self._worker_descriptions()
-            self.cookies = Cookies(dataclasses.replace(listen, port=self.port))
+            self.cookies = Cookies(Endpoint(_public_host(listen.host), self.port))
             await self.server.accept()
         except BaseException:
             await self.close()
@@ -229,3 +231,8 @@ class Gateway:
         except UnreadableReply as exc:
             return descriptions(exc.payload)
         return {}  # a worker that answers OpenMath: nothing to learn from XML
+
+
+def _public_host(host: str) -> str:
+    """How clients name this host in references: as GAP does when bound to all interfaces."""
+    return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
