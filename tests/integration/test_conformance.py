@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from fractions import Fraction
 
 import pytest
+import pytest_asyncio
 
 from scscp.client import Client
 from scscp.endpoint import Endpoint
@@ -47,7 +48,11 @@ from tests.conftest import eventually, gateway_config
 SCSCP2 = "scscp2"
 
 
-@pytest.fixture(params=["gap", "gateway"])
+# One GAP server and one gateway serve every scenario of this module.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["gap", "gateway"])
 async def target(request: pytest.FixtureRequest, gap: str) -> AsyncIterator[tuple[str, Endpoint]]:
     """(kind, endpoint) of a plain GAP SCSCP server or of a gateway."""
     config = gateway_config(gap, workers=2)
@@ -154,6 +159,7 @@ async def test_store_session_always_answers_a_reference(gap: str) -> None:
         await gw.close()
 
 
+@pytest.mark.asyncio(loop_scope="function")  # kills a worker: a gateway of its own
 async def test_cookie_of_a_dead_worker_is_a_clear_error(gateway: Gateway) -> None:
     async with await Client.connect("127.0.0.1", gateway.port) as client:
         ref = await completed(client, "store_session", 99, cd=SCSCP2)
@@ -272,6 +278,7 @@ async def test_size_of_a_group_sent_by_generators(target: tuple[str, Endpoint]) 
         assert await client.call("WS_IdGroup", s4) == [24, 12]
 
 
+@pytest.mark.asyncio(loop_scope="function")
 async def test_what_gap_would_choke_on_is_normalised(gateway: Gateway) -> None:
     """Odd spacing, no newlines, no xmlns, a hex integer, one byte per segment."""
     message = (
