@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import random
 import re
@@ -36,7 +37,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scscp.client import Client
-from scscp.gateway.config import GatewayConfig
+from scscp.endpoint import Endpoint
+from scscp.gateway import Gateway
+from scscp.gateway.config import GatewayConfig, PoolConfig
 from scscp.gateway.providers.local import LocalProvider
 
 # A fixed sample of orders. GAP reads the Small Groups data of an order on
@@ -151,17 +154,12 @@ def start_gateway(gap: str) -> tuple[subprocess.Popen[str], int]:
 
 
 async def recovery_time(gap: str) -> float:
-    """Seconds from kill -9 of one worker to a full pool answering again."""
-    import dataclasses
-
-    from scscp.endpoint import Endpoint
-    from scscp.gateway import Gateway
-    from scscp.gateway.config import PoolConfig
-
-    config = dataclasses.replace(
-        GatewayConfig(), listen=Endpoint("127.0.0.1", 0), pool=PoolConfig(workers=2)
+    """Seconds from kill -9 of one worker to a full pool again (GAP's start-up time)."""
+    config = GatewayConfig(
+        listen=Endpoint("127.0.0.1", 0),
+        pool=PoolConfig(workers=2),
+        gap=dataclasses.replace(GatewayConfig().gap, executable=gap),
     )
-    config = dataclasses.replace(config, gap=dataclasses.replace(config.gap, executable=gap))
     gateway = Gateway(config)
     await gateway.start()
     try:
