@@ -167,6 +167,13 @@ class Server:
         assert session is not None
         self._session_ends[session] = ended
 
+        def finished(task: asyncio.Task[None], call_id: str) -> None:
+            calls.pop(call_id, None)
+            if task.cancelled() and call_id in stopped:
+                # Stopped before it ever ran (a terminate in the same read as
+                # its call): ``_answer`` could not reply, so answer here.
+                _quietly_send(stream, ProcedureTerminated.because(call_id, stopped.pop(call_id)))
+
         def on_item(item: Item) -> None:
             if isinstance(item, ProcedureCall):
                 if item.call_id in calls:
@@ -181,7 +188,7 @@ class Server:
                 calls[item.call_id] = task
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
-                task.add_done_callback(lambda _, cid=item.call_id: calls.pop(cid, None))
+                task.add_done_callback(lambda t, cid=item.call_id: finished(t, cid))
             elif isinstance(item, Terminate):
                 task = calls.get(item.call_id)
                 if task is not None and item.call_id not in stopped:

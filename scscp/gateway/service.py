@@ -24,8 +24,9 @@ from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
 from scscp.gateway.providers.local import LocalProvider
 from scscp.gateway.transient_cd import descriptions
-from scscp.openmath import OMApplication, OMError, OMString, OMSymbol
+from scscp.openmath import OMAny, OMApplication, OMError, OMString, OMSymbol
 from scscp.openmath.convert import FALSE, TRUE
+from scscp.openmath.tree import symbols
 from scscp.protocol import (
     TRANSIENT_CD,
     ProcedureCall,
@@ -37,12 +38,15 @@ from scscp.server import Server
 from scscp.special import (
     SCSCP2,
     TRANSIENT_CD_NAME,
+    UNEXPECTED_SYMBOL,
     completed,
     meta_cd,
     service_description,
     symbol_set,
     unexpected,
 )
+
+TRANSIENT_PREFIX = "scscp_transient"  # the CDs whose symbols name a server's procedures
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +116,18 @@ class Gateway:
             return await self._special(call)
         if not self.allows(call.procedure):
             return unexpected(call)
+        hidden = self._disallowed_inside(call.args)
+        if hidden is not None:
+            # GAP evaluates a procedure symbol wherever it stands, arguments included.
+            return ProcedureTerminated(call.call_id, OMError(UNEXPECTED_SYMBOL, (hidden,)))
         return await self._forward(call)
+
+    def _disallowed_inside(self, args: tuple[OMAny, ...]) -> OMSymbol | None:
+        """A procedure symbol in the arguments that the allow-list does not let through."""
+        for symbol in symbols(args):
+            if symbol.cd.startswith(TRANSIENT_PREFIX) and not self.allows(symbol):
+                return symbol
+        return None
 
     def runtime_limit(self, call: ProcedureCall) -> float | None:
         """Seconds the call may take: the client's option_runtime, capped by the operator's."""

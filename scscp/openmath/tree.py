@@ -1,4 +1,4 @@
-"""Walking OpenMath trees: find and replace references (``OMR``) anywhere.
+"""Walking OpenMath trees: find symbols, find and replace references (``OMR``).
 
 SCSCP cookies are references; a gateway rewrites them in calls and replies.
 Only containers are descended into, and an unchanged subtree is returned as
@@ -7,7 +7,7 @@ the same object, so a tree without references costs one pass and no copies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from scscp.openmath.objects import (
     OMAny,
@@ -16,17 +16,33 @@ from scscp.openmath.objects import (
     OMBinding,
     OMError,
     OMReference,
+    OMSymbol,
 )
 
 
 def references(obj: OMAny) -> Iterator[OMReference]:
     """Every OMR in ``obj``, depth first."""
+    return (node for node in _nodes(obj) if isinstance(node, OMReference))
+
+
+def symbols(objs: Iterable[OMAny]) -> Iterator[OMSymbol]:
+    """Every OMS in ``objs``, heads and attribute keys included."""
+    for obj in objs:
+        for node in _nodes(obj):
+            if isinstance(node, OMSymbol):
+                yield node
+            elif isinstance(node, OMAttribution):
+                yield from (key for key, _ in node.pairs)
+            elif isinstance(node, OMError):
+                yield node.symbol
+
+
+def _nodes(obj: OMAny) -> Iterator[OMAny]:
     stack = [obj]
     while stack:
         node = stack.pop()
-        if isinstance(node, OMReference):
-            yield node
-        elif isinstance(node, OMApplication):
+        yield node
+        if isinstance(node, OMApplication):
             stack.append(node.head)
             stack.extend(node.args)
         elif isinstance(node, OMAttribution):

@@ -140,3 +140,19 @@ async def test_shutdown_answers_calls_in_flight_and_says_quit(gap: str) -> None:
     finally:
         if not closed:
             await gw.close()
+
+
+async def test_terminate_in_the_same_segment_as_its_call(gateway: Gateway) -> None:
+    """The call is stopped before it starts; it still gets exactly one answer."""
+    reader, writer, _ = await raw_session(gateway.port)
+    writer.write(
+        b'<?scscp start ?>\n<OMOBJ><OMATTR><OMATP><OMS cd="scscp1" name="call_id"/>'
+        b'<OMSTR>t1</OMSTR></OMATP><OMA><OMS cd="scscp1" name="procedure_call"/>'
+        b'<OMA><OMS cd="scscp_transient_1" name="Gnu"/><OMI>8</OMI></OMA></OMA>'
+        b'</OMATTR></OMOBJ>\n<?scscp end ?>\n<?scscp terminate call_id="t1" ?>\n'
+    )
+    reply = await asyncio.wait_for(reader.readuntil(b"<?scscp end ?>\n"), timeout=30)
+    assert b"<OMSTR>t1</OMSTR>" in reply
+    assert b"procedure_terminated" in reply or b"<OMI>5</OMI>" in reply
+    writer.close()
+    await still_serves(gateway)

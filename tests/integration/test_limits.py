@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from scscp.client import Client
 from scscp.errors import ProcedureError
 from scscp.gateway import Gateway
-from scscp.openmath import OMInteger, OMSymbol
+from scscp.openmath import OMApplication, OMInteger, OMString, OMSymbol
 from scscp.protocol import TRANSIENT_CD, ProcedureCall, ProcedureTerminated
 from tests.conftest import eventually, gateway_config
 
@@ -139,3 +140,18 @@ async def test_option_max_memory_interrupts_a_growing_call(gateway: Gateway) -> 
         assert await client.call("Allocate", 1000) == 1000
     await eventually(lambda: gateway.pool.idle == 2, timeout=30, what="both workers idle")
     assert worker_pids(gateway) == pids
+
+
+async def test_a_disallowed_procedure_cannot_hide_in_the_arguments(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    """GAP evaluates a procedure symbol wherever it stands: Identity(SCSCPStartTracing(f))."""
+    trace = tmp_path / "trace"
+    hidden = OMApplication(OMSymbol(TRANSIENT_CD, "SCSCPStartTracing"), (OMString(str(trace)),))
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        with pytest.raises(ProcedureError) as caught:
+            await client.call("Identity", hidden)
+        assert caught.value.reply.error.args == (OMSymbol(TRANSIENT_CD, "SCSCPStartTracing"),)
+        allowed_inside = OMApplication(OMSymbol(TRANSIENT_CD, "WS_Factorial"), (OMInteger(5),))
+        assert await client.call("Identity", allowed_inside) == 120
+    assert not list(tmp_path.iterdir())
