@@ -150,8 +150,10 @@ class Gateway:
             worker, args = self.cookies.route(call.args, self.pool.workers)
         except CookieError as exc:
             return ProcedureTerminated.because(call.call_id, str(exc))
-        if args is not call.args:
-            call = dataclasses.replace(call, args=args)
+        if args is not call.args or call.extra:
+            # Attributes GAP does not know are dropped: it would evaluate them
+            # (and fetch any reference in them from wherever it points).
+            call = dataclasses.replace(call, args=args, extra=())
         limit = self.runtime_limit(call)
         try:
             async with asyncio.timeout(limit):

@@ -31,6 +31,7 @@ Reply = ProcedureCompleted | ProcedureTerminated
 CONNECT_TIMEOUT = 10.0
 INTERRUPT_GRACE = 5.0  # seconds GAP may take to answer an interrupt
 GAP_MEMORY_LIMIT = "reached the pre-set memory limit"  # GAP's words when -o is hit
+GAP_INTERRUPTED = "user interrupt"  # GAP's words for a computation stopped by SIGINT
 MEMORY_POLL = 0.05  # seconds between looks at a worker's memory under option_max_memory
 
 
@@ -155,11 +156,14 @@ class Worker:
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        if not pending.done():
+        interrupted = not pending.done()
+        if interrupted:
             self.handle.interrupt()
         try:
             async with asyncio.timeout(INTERRUPT_GRACE):
                 reply = await self._settle(call, pending)
+                if interrupted and GAP_INTERRUPTED not in getattr(reply, "message", ""):
+                    await self._flush_interrupt()
         except TimeoutError:
             pending.cancel()
             raise WorkerLost(f"worker {self.name} ignored the interrupt of {call.name}") from None
@@ -169,6 +173,18 @@ class Worker:
             call.name,
             getattr(reply, "message", "it had finished"),
         )
+
+    async def _flush_interrupt(self) -> None:
+        """GAP finished just before the signal came: make it spend the signal now.
+
+        A signal left pending would interrupt the next client's call. A cheap
+        question takes it (GAP answers "user interrupt", or answers normally if
+        the signal was spent already); a worker the signal broke is lost.
+        """
+        probe = ProcedureCall("gateway-probe", OMSymbol("scscp2", "get_allowed_heads"))
+        reply = await self.request(probe)
+        if isinstance(reply, ProcedureTerminated):
+            await self.close()  # GAP ends its session after an error
 
     async def close(self) -> None:
         if self._pending is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,8 @@ import pytest
 from scscp.client import Client
 from scscp.errors import ProcedureError
 from scscp.gateway import Gateway
-from scscp.openmath import OMApplication, OMInteger, OMString, OMSymbol
-from scscp.protocol import TRANSIENT_CD, ProcedureCall, ProcedureTerminated
+from scscp.openmath import OMApplication, OMInteger, OMReference, OMString, OMSymbol
+from scscp.protocol import TRANSIENT_CD, ProcedureCall, ProcedureCompleted, ProcedureTerminated
 from tests.conftest import eventually, gateway_config
 
 # 414159265358979323846264338403 * 271828182845904523536028747271: GAP's
@@ -155,3 +156,20 @@ async def test_a_disallowed_procedure_cannot_hide_in_the_arguments(
         allowed_inside = OMApplication(OMSymbol(TRANSIENT_CD, "WS_Factorial"), (OMInteger(5),))
         assert await client.call("Identity", allowed_inside) == 120
     assert not list(tmp_path.iterdir())
+
+
+async def test_references_in_unknown_attributes_are_not_followed(gateway: Gateway) -> None:
+    """GAP would fetch a reference from wherever it points, even in an attribute."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]  # nothing listens there once closed
+    elsewhere = OMReference(f"scscp://127.0.0.1:{closed_port}/TEMPVarSCSCP1")
+    call = ProcedureCall(
+        "attr",
+        OMSymbol(TRANSIENT_CD, "Identity"),
+        (OMInteger(1),),
+        extra=((OMSymbol("private_cd", "note"), elsewhere),),
+    )
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        reply = await client.request(call)
+    assert reply == ProcedureCompleted("attr", OMInteger(1))
