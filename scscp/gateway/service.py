@@ -24,9 +24,9 @@ from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
 from scscp.gateway.providers.local import LocalProvider
 from scscp.gateway.transient_cd import descriptions
-from scscp.openmath import OMAny, OMApplication, OMError, OMString, OMSymbol
+from scscp.openmath import OMAny, OMApplication, OMBinding, OMError, OMString, OMSymbol
 from scscp.openmath.convert import FALSE, TRUE
-from scscp.openmath.tree import symbols
+from scscp.openmath.tree import nodes, symbols
 from scscp.protocol import (
     TRANSIENT_CD,
     ProcedureCall,
@@ -120,6 +120,9 @@ class Gateway:
         if hidden is not None:
             # GAP evaluates a procedure symbol wherever it stands, arguments included.
             return ProcedureTerminated(call.call_id, OMError(UNEXPECTED_SYMBOL, (hidden,)))
+        unsafe = _unsafe_binding(call.args)
+        if unsafe is not None:
+            return ProcedureTerminated.because(call.call_id, unsafe)
         return await self._forward(call)
 
     def _disallowed_inside(self, args: tuple[OMAny, ...]) -> OMSymbol | None:
@@ -253,3 +256,28 @@ class Gateway:
 def _public_host(host: str) -> str:
     """How clients name this host in references: as GAP does when bound to all interfaces."""
     return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+
+
+# GAP's OpenMath reader turns an OMBIND into GAP source text, pasting the bound
+# variables' names in as they come, and evaluates it: only plain names may pass.
+_GAP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_GAP_KEYWORDS = frozenset((
+    "and", "atomic", "break", "continue", "do", "elif", "else", "end", "false", "fi", "for",
+    "function", "if", "in", "local", "mod", "not", "od", "or", "readonly", "readwrite", "rec",
+    "repeat", "return", "then", "true", "until", "while", "quit", "QUIT",
+))  # fmt: skip
+
+
+def _unsafe_binding(args: tuple[OMAny, ...]) -> str | None:
+    """Why an argument cannot go to GAP as it is, or None."""
+    for arg in args:
+        for node in nodes(arg):
+            if isinstance(node, OMBinding):
+                for variable in node.variables:
+                    name = variable.name
+                    if not _GAP_NAME.fullmatch(name) or name in _GAP_KEYWORDS:
+                        return (
+                            f"bound variable name {name[:40]!r} is not accepted: "
+                            "use letters, digits and _ (GAP compiles bindings as source)"
+                        )
+    return None

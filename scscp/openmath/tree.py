@@ -22,13 +22,13 @@ from scscp.openmath.objects import (
 
 def references(obj: OMAny) -> Iterator[OMReference]:
     """Every OMR in ``obj``, depth first."""
-    return (node for node in _nodes(obj) if isinstance(node, OMReference))
+    return (node for node in nodes(obj) if isinstance(node, OMReference))
 
 
 def symbols(objs: Iterable[OMAny]) -> Iterator[OMSymbol]:
     """Every OMS in ``objs``, heads and attribute keys included."""
     for obj in objs:
-        for node in _nodes(obj):
+        for node in nodes(obj):
             if isinstance(node, OMSymbol):
                 yield node
             elif isinstance(node, OMAttribution):
@@ -37,7 +37,8 @@ def symbols(objs: Iterable[OMAny]) -> Iterator[OMSymbol]:
                 yield node.symbol
 
 
-def _nodes(obj: OMAny) -> Iterator[OMAny]:
+def nodes(obj: OMAny) -> Iterator[OMAny]:
+    """Every node of ``obj`` (containers before their parts), without recursion."""
     stack = [obj]
     while stack:
         node = stack.pop()

@@ -585,12 +585,19 @@ _DECODERS = _table(_BASE_DECODERS)
 _DECODERS_CDBASE = _table({**_BASE_DECODERS, "OMS": _dec_oms_inherit})
 
 
-def _resolving_table(root: _Element, base: _Dispatch) -> _Dispatch:
+# The least an element costs when written out (``<OMI>1</OMI>`` is 12 bytes): an object
+# whose references, expanded, stand for more elements than max_size could hold is refused.
+_MIN_ELEMENT_BYTES = 10
+
+
+def _resolving_table(root: _Element, base: _Dispatch, max_size: int) -> _Dispatch:
     """A per-document table that memoises elements with ``id`` and resolves ``#id`` OMRs.
 
     Memoising by id makes every reference to one element decode to the very same Python
     object (structure sharing), and the in-progress set turns reference cycles into errors
-    instead of infinite recursion.
+    instead of infinite recursion. Shared objects are cheap here but not for whoever walks
+    or re-encodes them (a few kilobytes of nested references can stand for 2^30 elements),
+    so the expanded size is bounded as if the object had been written out.
     """
     targets: dict[str, _Element] = {}
     for el in root.iterdescendants():
@@ -599,6 +606,7 @@ def _resolving_table(root: _Element, base: _Dispatch) -> _Dispatch:
             if ident in targets:
                 raise OpenMathError(f"duplicate id {ident!r}")
             targets[ident] = el
+    _check_expansion(root, targets, max_size // _MIN_ELEMENT_BYTES)
     done: dict[str, OMAny] = {}
     busy: set[str] = set()
 
@@ -634,6 +642,30 @@ def _resolving_table(root: _Element, base: _Dispatch) -> _Dispatch:
     raw = dict(base)
     raw["OMR"] = raw[f"{{{NAMESPACE}}}OMR"] = resolve
     return _Dispatch({tag: wrap(decoder) for tag, decoder in raw.items()})
+
+
+def _check_expansion(root: _Element, targets: dict[str, _Element], limit: int) -> None:
+    """Refuse a document whose internal references expand it beyond ``limit`` elements."""
+    sizes: dict[str, int] = {}
+    busy: set[str] = set()
+
+    def size(el: _Element) -> int:
+        href = el.get("href") if _is(el, "OMR") else None
+        if href is not None and href.startswith("#") and href[1:] in targets:
+            ident = href[1:]
+            if ident not in sizes:
+                if ident in busy:
+                    raise OpenMathError(f"cyclic reference to id {ident!r}")
+                busy.add(ident)
+                sizes[ident] = size(targets[ident])
+                busy.discard(ident)
+            return sizes[ident]
+        total = 1 + sum(size(child) for child in el)
+        if total > limit:
+            raise OpenMathError(f"internal references expand the object beyond {limit} elements")
+        return total
+
+    size(root)
 
 
 # Finds every id attribute (and a few false positives, which only cost the slow path); the
@@ -728,7 +760,7 @@ def decode(data: bytes, *, max_size: int = 64 * 2**20) -> OMAny:
     wide = b"\x00" in data
     table = _DECODERS_CDBASE if wide or b"cdbase" in data else _DECODERS
     if wide or _ID_ATTR_RE.search(data) is not None:
-        table = _resolving_table(root, table)
+        table = _resolving_table(root, table, max_size)
     child = root[0]
     try:
         return table[child.tag](child, table)

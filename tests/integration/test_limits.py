@@ -12,7 +12,15 @@ import pytest
 from scscp.client import Client
 from scscp.errors import ProcedureError
 from scscp.gateway import Gateway
-from scscp.openmath import OMApplication, OMInteger, OMReference, OMString, OMSymbol
+from scscp.openmath import (
+    OMApplication,
+    OMBinding,
+    OMInteger,
+    OMReference,
+    OMString,
+    OMSymbol,
+    OMVariable,
+)
 from scscp.protocol import TRANSIENT_CD, ProcedureCall, ProcedureCompleted, ProcedureTerminated
 from tests.conftest import eventually, gateway_config
 
@@ -173,3 +181,19 @@ async def test_references_in_unknown_attributes_are_not_followed(gateway: Gatewa
     async with await Client.connect("127.0.0.1", gateway.port) as client:
         reply = await client.request(call)
     assert reply == ProcedureCompleted("attr", OMInteger(1))
+
+
+async def test_bindings_cannot_smuggle_gap_code(gateway: Gateway, tmp_path: Path) -> None:
+    """GAP's reader compiles OMBIND into source text with the variable names pasted in."""
+    proof = tmp_path / "proof"
+    name = f'a ) return 0; end; Exec("touch {proof}"); _x := function( b'
+    lam = OMSymbol("fns1", "lambda")
+    evil = OMBinding(lam, (OMVariable(name),), OMInteger(1))
+    fine = OMBinding(lam, (OMVariable("x"),), OMVariable("x"))
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        with pytest.raises(ProcedureError, match="bound variable name"):
+            await client.call("Identity", evil)
+        # A plain lambda still reaches GAP (which cannot send a function back).
+        with pytest.raises(ProcedureError, match="without a complete answer"):
+            await client.call("Identity", fine)
+    assert not proof.exists()

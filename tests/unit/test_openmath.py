@@ -679,3 +679,18 @@ def test_package_exports() -> None:
     assert {"encode", "decode", "OpenMathError", "to_python", "from_python", "OMAny"} <= set(
         om.__all__
     )
+
+
+def test_references_that_expand_exponentially_are_refused() -> None:
+    """A few kilobytes of ``#id`` references can stand for 2^30 elements."""
+    parts = ['<OMA id="l0"><OMS cd="list1" name="list"/><OMI>1</OMI><OMI>1</OMI></OMA>']
+    parts += [
+        f'<OMA id="l{i}"><OMS cd="list1" name="list"/><OMR href="#l{i - 1}"/>'
+        f'<OMR href="#l{i - 1}"/></OMA>'
+        for i in range(1, 30)
+    ]
+    doc = '<OMOBJ><OMA><OMS cd="list1" name="list"/>' + "".join(parts) + "</OMA></OMOBJ>"
+    with pytest.raises(OpenMathError, match="expand the object beyond"):
+        decode(doc.encode())
+    shallow = '<OMOBJ><OMA><OMS cd="list1" name="list"/>' + "".join(parts[:5]) + "</OMA></OMOBJ>"
+    assert len(decode(shallow.encode()).args) == 5  # sharing within bounds still decodes
