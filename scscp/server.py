@@ -39,6 +39,9 @@ Handler = Callable[[ProcedureCall], Awaitable[Reply]]
 HANDSHAKE_TIMEOUT = 30.0
 SHUTDOWN_GRACE = 10.0  # seconds for interrupted calls to be answered at shutdown
 SHUTDOWN = Quit("the server is shutting down")
+# Calls one session may have running or queued; past it the server stops reading from
+# that client (TCP pushes back), so that no client can fill the queue or the memory.
+MAX_CALLS_PER_SESSION = 32
 
 
 class Server:
@@ -169,6 +172,8 @@ class Server:
 
         def finished(task: asyncio.Task[None], call_id: str) -> None:
             calls.pop(call_id, None)
+            if len(calls) == MAX_CALLS_PER_SESSION - 1:
+                stream.resume_reading()
             if task.cancelled() and call_id in stopped:
                 # Stopped before it ever ran (a terminate in the same read as
                 # its call): ``_answer`` could not reply, so answer here.
@@ -189,6 +194,8 @@ class Server:
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
                 task.add_done_callback(lambda t, cid=item.call_id: finished(t, cid))
+                if len(calls) >= MAX_CALLS_PER_SESSION:
+                    stream.pause_reading()  # a client that floods waits, others do not
             elif isinstance(item, Terminate):
                 task = calls.get(item.call_id)
                 if task is not None and item.call_id not in stopped:

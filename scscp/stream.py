@@ -124,6 +124,15 @@ class SCSCPStream(asyncio.Protocol):
         """Wait while the peer reads slower than we write."""
         await self._writable.wait()
 
+    def pause_reading(self) -> None:
+        """Stop reading from the peer (TCP pushes back) until ``resume_reading``."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()

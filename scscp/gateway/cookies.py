@@ -21,7 +21,7 @@ from scscp.openmath import OMAny, OMReference
 from scscp.openmath.tree import map_references, references
 
 SCHEME = "scscp://"
-_HREF = re.compile(r"scscp://[^/\s]+/[^\s\"<>]+")
+_HREF = re.compile(r"scscp://[^/\s]+/[^\s\"<>]*")
 
 
 class CookieError(Exception):

@@ -22,6 +22,9 @@ from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminate
 log = logging.getLogger(__name__)
 
 Reply = ProcedureCompleted | ProcedureTerminated
+# Failed starts in a row, with no worker up, after which calls are refused rather than
+# queued (one failure can be a worker killed while it started; three, with backoff, is not).
+GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,7 @@ class Pool:
         once it answers. Every failure is answered as ``procedure_terminated``.
         """
         for _ in range(self.size + 1):
-            if not self.workers and self._failures:
+            if not self.workers and self._failures >= GIVE_UP_AFTER:
                 return ProcedureTerminated.because(call.call_id, self._unavailable())
             try:
                 worker = await self._idle.get(on)
@@ -223,7 +226,8 @@ class Pool:
                 log.error(
                     "replacement worker failed to start (%d in a row): %s", self._failures, exc
                 )
-                if not self.workers:  # nobody will serve the callers: tell them now
+                if not self.workers and self._failures >= GIVE_UP_AFTER:
+                    # Nobody will serve the callers soon: tell them now.
                     self._idle.fail_all(WorkerLost(self._unavailable()))
                 continue
             self._failures = 0

@@ -24,7 +24,15 @@ from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
 from scscp.gateway.providers.local import LocalProvider
 from scscp.gateway.transient_cd import descriptions
-from scscp.openmath import OMAny, OMApplication, OMBinding, OMError, OMString, OMSymbol
+from scscp.openmath import (
+    OMAny,
+    OMApplication,
+    OMBinding,
+    OMError,
+    OMReference,
+    OMString,
+    OMSymbol,
+)
 from scscp.openmath.convert import FALSE, TRUE
 from scscp.openmath.tree import nodes, symbols
 from scscp.protocol import (
@@ -215,8 +223,10 @@ class Gateway:
             # SCSCP 1.3: these answer a reference, whatever return option came with them.
             return await self._forward(dataclasses.replace(call, return_mode=ReturnMode.COOKIE))
         if name in ("retrieve", "unbind"):
-            if len(call.args) != 1:
-                return ProcedureTerminated.because(call.call_id, f"{name} takes one reference")
+            if len(call.args) != 1 or not isinstance(call.args[0], OMReference):
+                return ProcedureTerminated.because(
+                    call.call_id, f"{name} takes one reference (OMR) to a stored object"
+                )
             return await self._forward(call)
         return unexpected(call)
 

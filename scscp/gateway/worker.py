@@ -95,13 +95,16 @@ class Worker:
         if self._client is None or self._client.is_closed:
             await self.open()
         assert self._client is not None
-        self._pending = asyncio.ensure_future(self._client.request(call))
+        # Our own call_id towards GAP: it echoes ids unescaped, and a client's
+        # id with markup in it would make GAP's reply unreadable.
+        sent = dataclasses.replace(call, call_id=self._client.new_call_id())
+        self._pending = asyncio.ensure_future(self._client.request(sent))
         if call.max_memory is None:
             reply = await self._settle(call, asyncio.shield(self._pending))
         else:
             reply = await self._within_memory(call, call.max_memory)
         self._pending = None
-        return reply
+        return dataclasses.replace(reply, call_id=call.call_id)
 
     async def _within_memory(self, call: ProcedureCall, limit: int) -> Reply:
         """Interrupt the call if the worker grows by more than ``limit`` bytes.

@@ -36,7 +36,7 @@ from .objects import (
     OMSymbol,
     OMVariable,
 )
-from .xml import OpenMathError, _dec_to_int, _int_to_dec
+from .xml import OpenMathError, _dec_to_int, _int_to_dec, expansion_limit
 
 __all__ = ["decode_binary", "encode_binary"]
 
@@ -838,7 +838,7 @@ def _resolve(st: _State, slot: int, what: str) -> OMAny:
         raise OpenMathError(f"{what} to {target.what}, which is not an object")
     st.extra += st.spans[slot]
     if st.end + st.extra > st.limit:
-        raise OpenMathError(f"references expand the object beyond max_size {st.limit}")
+        raise OpenMathError(f"references expand the object beyond {st.limit} bytes")
     return target  # type: ignore[return-value]
 
 
@@ -959,7 +959,7 @@ def decode_binary(data: bytes, *, max_size: int = 64 * 2**20) -> OMAny:
         pos, om1 = 3, False
     else:
         raise OpenMathError(f"binary OpenMath must start with 0x18 or 0x58, not 0x{start:02x}")
-    st = _State(data, max_size, om1)
+    st = _State(data, expansion_limit(len(data), max_size), om1)
     try:
         obj, pos = _read(st, pos)
     except RecursionError:

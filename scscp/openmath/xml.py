@@ -585,19 +585,28 @@ _DECODERS = _table(_BASE_DECODERS)
 _DECODERS_CDBASE = _table({**_BASE_DECODERS, "OMS": _dec_oms_inherit})
 
 
-# The least an element costs when written out (``<OMI>1</OMI>`` is 12 bytes): an object
-# whose references, expanded, stand for more elements than max_size could hold is refused.
+# The least an element costs when written out (``<OMI>1</OMI>`` is 12 bytes).
 _MIN_ELEMENT_BYTES = 10
+# Structure sharing may make an object this many times larger than its encoding, plus
+# some slack; far more is an amplification attack (2^30 elements from 3 KB), whatever
+# max_size allows, since whoever walks or re-encodes the object pays for every element.
+AMPLIFICATION = 16
+AMPLIFICATION_SLACK = 2**20
 
 
-def _resolving_table(root: _Element, base: _Dispatch, max_size: int) -> _Dispatch:
+def expansion_limit(size: int, max_size: int) -> int:
+    """The most bytes an object of ``size`` bytes may stand for once shared parts count fully."""
+    return min(max_size, AMPLIFICATION * size + AMPLIFICATION_SLACK)
+
+
+def _resolving_table(root: _Element, base: _Dispatch, limit: int) -> _Dispatch:
     """A per-document table that memoises elements with ``id`` and resolves ``#id`` OMRs.
 
     Memoising by id makes every reference to one element decode to the very same Python
     object (structure sharing), and the in-progress set turns reference cycles into errors
     instead of infinite recursion. Shared objects are cheap here but not for whoever walks
     or re-encodes them (a few kilobytes of nested references can stand for 2^30 elements),
-    so the expanded size is bounded as if the object had been written out.
+    so the expanded size is bounded (``expansion_limit``) as if written out.
     """
     targets: dict[str, _Element] = {}
     for el in root.iterdescendants():
@@ -606,7 +615,7 @@ def _resolving_table(root: _Element, base: _Dispatch, max_size: int) -> _Dispatc
             if ident in targets:
                 raise OpenMathError(f"duplicate id {ident!r}")
             targets[ident] = el
-    _check_expansion(root, targets, max_size // _MIN_ELEMENT_BYTES)
+    _check_expansion(root, targets, limit // _MIN_ELEMENT_BYTES)
     done: dict[str, OMAny] = {}
     busy: set[str] = set()
 
@@ -750,7 +759,9 @@ def decode(data: bytes, *, max_size: int = 64 * 2**20) -> OMAny:
     if docinfo.internalDTD is not None or docinfo.doctype:
         raise OpenMathError("DOCTYPE declarations are not allowed in OpenMath")
     if not _is(root, "OMOBJ"):
-        raise OpenMathError(f"expected <OMOBJ> at the top, got <{_local(root.tag)}>")
+        tag = root.tag if isinstance(root.tag, str) else ""
+        where = f" in namespace {tag[1:].partition('}')[0]}" if tag.startswith("{") else ""
+        raise OpenMathError(f"expected <OMOBJ> at the top, got <{_local(root.tag)}>{where}")
     _check_blank(root)
     if len(root) != 1:
         raise OpenMathError(f"OMOBJ must hold exactly one object, found {len(root)}")
@@ -760,7 +771,7 @@ def decode(data: bytes, *, max_size: int = 64 * 2**20) -> OMAny:
     wide = b"\x00" in data
     table = _DECODERS_CDBASE if wide or b"cdbase" in data else _DECODERS
     if wide or _ID_ATTR_RE.search(data) is not None:
-        table = _resolving_table(root, table, max_size)
+        table = _resolving_table(root, table, expansion_limit(len(data), max_size))
     child = root[0]
     try:
         return table[child.tag](child, table)

@@ -31,7 +31,7 @@ from scscp.protocol.framing import Block, Deframer, Instruction, format_pi, fram
 from scscp.protocol.messages import from_openmath, to_openmath
 
 SUPPORTED_VERSIONS = ("1.3", "1.2", "1.1", "1.0")
-BINARY_START = b"\x18"  # the first byte of a binary OpenMath object
+BINARY_STARTS = (b"\x18", b"\x58")  # a binary OpenMath object: OpenMath 1, or 2 with a version
 DEFAULT_MAX_MESSAGE = 64 * 2**20
 
 
@@ -138,7 +138,7 @@ class Connection:
         if self.state is not State.READY:
             raise ProtocolError("a message arrived before the version was agreed")
         body = block.payload.strip(b" \t\r\n")  # neither is a binary token byte
-        binary = body[:1] == BINARY_START
+        binary = body[:1] in BINARY_STARTS
         try:
             obj = (
                 decode_binary(body, max_size=self._max_message)

@@ -96,8 +96,8 @@ GnuNrSmallGroups := function( arg )
 end;
 
 InstallSCSCPprocedure( "Gnu", Gnu,
-    "the number of groups of order n, or false when it is unknown", 0, 2 );
+    "the number of groups of order n, or false when it is unknown", 1, 1 );
 InstallSCSCPprocedure( "GnuExplained", GnuExplained,
-    "[ number of groups of order n or false, the source of that number ]", 0, 2 );
+    "[ number of groups of order n or false, the source of that number ]", 1, 1 );
 InstallSCSCPprocedure( "NrSmallGroups", GnuNrSmallGroups,
-    "the number of groups of order n in the Small Groups library", 0, 2 );
+    "the number of groups of order n in the Small Groups library", 1, 1 );

@@ -121,3 +121,13 @@ async def test_calls_fail_fast_while_no_worker_can_start(gap: str, tmp_path: Pat
             assert await client.call("Gnu", 8) == 5
     finally:
         await gw.close()
+
+
+async def test_a_flood_of_pipelined_calls_is_throttled_not_lost(gateway: Gateway) -> None:
+    """Past 32 calls in flight the server stops reading that session; all are answered."""
+    orders = list(range(1, 201))
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        answers = await asyncio.gather(*(client.call("NrSmallGroups", n) for n in orders))
+    async with await Client.connect("127.0.0.1", gateway.port) as client:
+        expected = [await client.call("NrSmallGroups", n) for n in orders]
+    assert answers == expected

@@ -364,7 +364,7 @@ def test_reference_bomb_is_bounded() -> None:
     for level in range(1, levels):  # shared object n: f(object n-1, object n-1)
         body += hexbytes(f"50 01 {level:02x} 05 01 66 1e {level - 1:02x} 1e {level - 1:02x} 11")
     body += hexbytes(f"1e {levels - 1:02x} 11 19")
-    with pytest.raises(OpenMathError, match="references expand the object beyond max_size"):
+    with pytest.raises(OpenMathError, match="references expand the object beyond"):
         decode_binary(bytes(body))
     # The same with few levels is fine.
     small = bytearray(hexbytes("58 02 00 10 05 01 66 50 01 00 05 01 66 05 01 61 05 01 61 11"))
