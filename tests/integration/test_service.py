@@ -37,10 +37,9 @@ def arithmetic() -> Service:
         return Fraction(x, 2)
 
     @service.procedure
-    async def nap(seconds: int) -> int:
-        """Waits, for runtime-limit tests."""
-        await asyncio.sleep(seconds)
-        return seconds
+    async def hang() -> None:
+        """Never finishes: for runtime limits."""
+        await asyncio.Event().wait()
 
     @service.procedure
     def fail(kind: str) -> None:
@@ -75,7 +74,7 @@ async def test_procedures_values_and_errors(service: Service) -> None:
             await client.call("fail", "memory")
         assert caught.value.symbol.name == "error_memory"
         with pytest.raises(ProcedureError) as caught:
-            await client.call("nap", 60, runtime_ms=100)
+            await client.call("hang", runtime_ms=100)
         assert caught.value.symbol.name == "error_runtime"
         with pytest.raises(ProcedureError) as caught:
             await client.call("nosuch")
@@ -102,7 +101,7 @@ async def test_cookies_and_scscp2(service: Service) -> None:
         heads = await client.call("get_allowed_heads", cd="scscp2")
         assert isinstance(heads, OMApplication)
         assert set(heads.args) == {
-            OMSymbol(TRANSIENT_CD, n) for n in ("add", "Total", "halve", "nap", "fail")
+            OMSymbol(TRANSIENT_CD, n) for n in ("add", "Total", "halve", "hang", "fail")
         }
         sig = await client.call("get_signature", OMSymbol(TRANSIENT_CD, "Total"), cd="scscp2")
         assert sig.args[1:3] == (OMInteger(0), OMSymbol("nums1", "infinity"))

@@ -121,6 +121,7 @@ class LocalProvider:
             except _PortTaken as exc:
                 last_error = str(exc)  # another process took the port first: try another
                 continue
+            self._workers = {w for w in self._workers if w.process.returncode is None}
             self._workers.add(worker)
             return worker
         raise WorkerStartError(last_error)
