@@ -11,6 +11,8 @@ Example (every key optional)::
     workers = 2
     start_timeout = 60.0
     memory = 2147483648                  # bytes per worker (GAP's -o limit)
+    max_queue = 1000                     # calls waiting; more are refused "busy, retry"
+    max_queue_wait = 60.0                # seconds a call may wait for a worker
 
     [gap]
     executable = "gap"
@@ -51,6 +53,8 @@ class PoolConfig:
     workers: int = 2
     start_timeout: float = 60.0
     memory: int | None = None  # bytes each worker may use (GAP's -o); None: GAP's default
+    max_queue: int = 1000  # calls waiting for a worker; more are refused "busy, retry"
+    max_queue_wait: float | None = None  # seconds a call may wait for a worker
 
 
 # What the bundled GAP services offer; operators widen or narrow it. The GAP
@@ -96,6 +100,8 @@ class GatewayConfig:
             raise ValueError("pool.workers must be at least 1")
         if self.pool.memory is not None and self.pool.memory < 64 * 2**20:
             raise ValueError("pool.memory must be at least 64 MiB (GAP needs that to start)")
+        if self.pool.max_queue < 0:
+            raise ValueError("pool.max_queue must not be negative")
         if self.max_runtime is not None and self.max_runtime <= 0:
             raise ValueError("max_runtime must be a positive number of seconds")
         missing = [str(p) for p in self.gap.scripts if not p.is_file()]

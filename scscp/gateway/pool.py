@@ -49,6 +49,11 @@ class _IdleWorkers:
     def __len__(self) -> int:
         return len(self._workers)
 
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a worker."""
+        return sum(1 for future, _ in self._waiters if not future.done())
+
     def put(self, worker: Worker) -> None:
         """Hand ``worker`` to the first caller that takes it, or keep it idle."""
         for entry in self._waiters:
@@ -101,11 +106,21 @@ class _IdleWorkers:
 class Pool:
     """Keeps ``size`` workers running and hands each call to an idle one."""
 
-    def __init__(self, provider: Provider, size: int, *, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        size: int,
+        *,
+        max_queue: int = 1000,
+        max_queue_wait: float | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self.provider = provider
         self.size = size
+        self.max_queue = max_queue
+        self.max_queue_wait = max_queue_wait
         self.backoff = backoff or Backoff()
         self.workers: set[Worker] = set()
         self._idle = _IdleWorkers()
@@ -122,6 +137,11 @@ class Pool:
     @property
     def idle(self) -> int:
         return len(self._idle)
+
+    @property
+    def queued(self) -> int:
+        """Calls waiting for a worker."""
+        return self._idle.waiting
 
     async def start(self) -> None:
         """Bring up every worker; fails if the first generation cannot start."""
@@ -144,10 +164,22 @@ class Pool:
         for _ in range(self.size + 1):
             if not self.workers and self._failures >= GIVE_UP_AFTER:
                 return ProcedureTerminated.because(call.call_id, self._unavailable())
+            if self._idle.waiting >= self.max_queue and not (on is None and len(self._idle)):
+                return ProcedureTerminated.because(
+                    call.call_id,
+                    f"the service is busy: {self._idle.waiting} calls are waiting for a worker; "
+                    "retry later",
+                )
             try:
-                worker = await self._idle.get(on)
+                async with asyncio.timeout(self.max_queue_wait):
+                    worker = await self._idle.get(on)
             except WorkerLost as exc:
                 return ProcedureTerminated.because(call.call_id, str(exc))
+            except TimeoutError:
+                return ProcedureTerminated.because(
+                    call.call_id,
+                    f"no worker was free within {self.max_queue_wait} s; retry later",
+                )
             worker.busy = True
             try:
                 reply = await worker.call(call)

@@ -77,7 +77,12 @@ class Gateway:
             start_timeout=config.pool.start_timeout,
             memory=config.pool.memory,
         )
-        self.pool = Pool(provider, config.pool.workers)
+        self.pool = Pool(
+            provider,
+            config.pool.workers,
+            max_queue=config.pool.max_queue,
+            max_queue_wait=config.pool.max_queue_wait,
+        )
         self.server = Server(
             self.handle,
             service_name=SERVICE_NAME,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import random
 import signal
@@ -131,3 +133,27 @@ async def test_a_flood_of_pipelined_calls_is_throttled_not_lost(gateway: Gateway
     async with await Client.connect("127.0.0.1", gateway.port) as client:
         expected = [await client.call("NrSmallGroups", n) for n in orders]
     assert answers == expected
+
+
+async def test_the_queue_is_bounded_in_length_and_in_time(gap: str) -> None:
+    config = gateway_config(gap, workers=1, busy=True)
+    config = dataclasses.replace(
+        config, pool=dataclasses.replace(config.pool, max_queue=1, max_queue_wait=1.0)
+    )
+    gw = Gateway(config)
+    await gw.start()
+    try:
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            running = asyncio.create_task(client.call("Busy", 600))
+            await eventually(lambda: gw.pool.idle == 0, timeout=10, what="the worker taken")
+            waiting = asyncio.create_task(client.call("Gnu", 8))
+            await eventually(lambda: gw.pool.queued == 1, timeout=10, what="one queued")
+            with pytest.raises(ProcedureError, match="busy: 1 calls are waiting"):
+                await client.call("Gnu", 16)
+            with pytest.raises(ProcedureError, match=r"no worker was free within 1\.0 s"):
+                await waiting
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    finally:
+        await gw.close()
