@@ -14,6 +14,10 @@ Example (every key optional)::
     max_queue = 1000                     # calls waiting; more are refused "busy, retry"
     max_queue_wait = 60.0                # seconds a call may wait for a worker
 
+    [pool.health]
+    probe_interval = 30.0                # seconds between probes of idle workers
+    recycle_calls = 100000               # replace a worker after this many calls
+
     [gap]
     executable = "gap"
     services = ["services/gap/gnu.g"]   # relative to this file
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from scscp.endpoint import DEFAULT_PORT, Endpoint, parse_endpoint
+from scscp.gateway.health import HealthPolicy
 from scscp.protocol.connection import DEFAULT_MAX_MESSAGE
 
 REPO_SERVICES = Path(__file__).resolve().parents[2] / "services" / "gap"
@@ -55,6 +60,7 @@ class PoolConfig:
     memory: int | None = None  # bytes each worker may use (GAP's -o); None: GAP's default
     max_queue: int = 1000  # calls waiting for a worker; more are refused "busy, retry"
     max_queue_wait: float | None = None  # seconds a call may wait for a worker
+    health: HealthPolicy = field(default_factory=HealthPolicy)  # [pool.health]
 
 
 # What the bundled GAP services offer; operators widen or narrow it. The GAP
@@ -83,7 +89,9 @@ class GatewayConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, base: Path = Path()) -> GatewayConfig:
         data = dict(data)
-        pool = _section(PoolConfig, data.pop("pool", {}), "pool")
+        pool_data = dict(data.pop("pool", {}))
+        health = _section(HealthPolicy, pool_data.pop("health", {}), "pool.health")
+        pool = _section(PoolConfig, {**pool_data, "health": health}, "pool")
         gap_data = dict(data.pop("gap", {}))
         if "services" in gap_data:
             gap_data["services"] = tuple(base / p for p in gap_data["services"])

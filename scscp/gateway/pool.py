@@ -15,6 +15,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from scscp.gateway.health import HealthPolicy, healthy
 from scscp.gateway.providers.base import Provider, WorkerStartError
 from scscp.gateway.worker import Worker, WorkerLost, WorkerUnavailable
 from scscp.protocol import ProcedureCall, ProcedureCompleted, ProcedureTerminated
@@ -83,6 +84,13 @@ class _IdleWorkers:
             if entry in self._waiters:
                 self._waiters.remove(entry)
 
+    def take(self, worker: Worker) -> bool:
+        """Take ``worker`` if it is idle (for a probe); False if it is not."""
+        if worker in self._workers:
+            self._workers.remove(worker)
+            return True
+        return False
+
     def forget(self, worker: Worker) -> None:
         """``worker`` is gone: drop it, and fail the callers waiting for it alone."""
         if worker in self._workers:
@@ -113,6 +121,7 @@ class Pool:
         *,
         max_queue: int = 1000,
         max_queue_wait: float | None = None,
+        health: HealthPolicy | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         if size < 1:
@@ -121,6 +130,7 @@ class Pool:
         self.size = size
         self.max_queue = max_queue
         self.max_queue_wait = max_queue_wait
+        self.health = health or HealthPolicy()
         self.backoff = backoff or Backoff()
         self.workers: set[Worker] = set()
         self._idle = _IdleWorkers()
@@ -152,6 +162,8 @@ class Pool:
         if errors:
             await self.close()
             raise errors[0]
+        if self.health.probe_interval is not None:
+            self._spawn(self._probe_idle_workers(self.health.probe_interval))
 
     async def call(self, call: ProcedureCall, on: Worker | None = None) -> Reply:
         """Run ``call`` on the next idle worker (or on worker ``on``): one reply each.
@@ -198,7 +210,11 @@ class Pool:
                 raise
             finally:
                 worker.busy = False
-            self._release(worker)
+            if self.health.worn_out(worker):
+                log.info("recycling worker %s after %d calls", worker.name, worker.calls_served)
+                self._retire(worker)
+            else:
+                self._release(worker)
             return reply
         return ProcedureTerminated.because(call.call_id, "no worker could take the call")
 
@@ -228,6 +244,8 @@ class Pool:
         worker = Worker(handle)
         try:
             await worker.open()
+            if not await healthy(worker, self.health.probe_timeout):
+                raise WorkerLost(f"worker {worker.name} does not give the known answer")
         except WorkerLost:
             await handle.stop()
             raise
@@ -264,6 +282,27 @@ class Pool:
                 continue
             self._failures = 0
             return
+
+    async def _probe_idle_workers(self, interval: float) -> None:
+        """Every ``interval`` s, probe the idle workers; eject those that fail in a row."""
+        while True:
+            await asyncio.sleep(interval)
+            for worker in list(self.workers):
+                if self._idle.waiting or not self._idle.take(worker):
+                    continue  # busy, or callers need the workers more than probes do
+                worker.busy = True
+                ok = await healthy(worker, self.health.probe_timeout)
+                worker.busy = False
+                worker.failed_probes = 0 if ok else worker.failed_probes + 1
+                if worker.failed_probes >= self.health.probe_failures:
+                    log.warning(
+                        "worker %s failed %d probes; replacing it",
+                        worker.name,
+                        worker.failed_probes,
+                    )
+                    self._retire(worker)
+                else:
+                    self._release(worker)
 
     async def _recover(self, worker: Worker, call: ProcedureCall) -> None:
         worker.busy = True  # until the interrupted computation has answered

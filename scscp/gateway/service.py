@@ -82,6 +82,7 @@ class Gateway:
             config.pool.workers,
             max_queue=config.pool.max_queue,
             max_queue_wait=config.pool.max_queue_wait,
+            health=config.pool.health,
         )
         self.server = Server(
             self.handle,

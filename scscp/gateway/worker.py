@@ -61,6 +61,8 @@ class Worker:
         self.id = f"{_RUN}w{next(_serial)}"
         self.calls_served = 0
         self.busy = False
+        self.failed_probes = 0
+        self.started_at = asyncio.get_running_loop().time()
         self._client: Client | None = None
         self._pending: asyncio.Future[Reply] | None = None
         # GAP prefixes its error texts with the address it listens on; clients
@@ -184,7 +186,7 @@ class Worker:
         question takes it (GAP answers "user interrupt", or answers normally if
         the signal was spent already); a worker the signal broke is lost.
         """
-        probe = ProcedureCall("gateway-probe", OMSymbol("scscp2", "get_allowed_heads"))
+        probe = ProcedureCall("gateway-flush", OMSymbol("scscp2", "get_allowed_heads"))
         reply = await self.request(probe)
         if isinstance(reply, ProcedureTerminated):
             await self.close()  # GAP ends its session after an error

@@ -15,7 +15,7 @@ import pytest
 
 from scscp.client import Client
 from scscp.errors import ProcedureError
-from scscp.gateway import Gateway
+from scscp.gateway import Gateway, GatewayConfig
 from scscp.gateway.providers.local import LocalProvider
 from tests.conftest import eventually, gateway_config
 
@@ -155,5 +155,49 @@ async def test_the_queue_is_bounded_in_length_and_in_time(gap: str) -> None:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+    finally:
+        await gw.close()
+
+
+def with_health(config: GatewayConfig, **policy: object) -> GatewayConfig:
+    health = dataclasses.replace(config.pool.health, **policy)
+    return dataclasses.replace(config, pool=dataclasses.replace(config.pool, health=health))
+
+
+async def test_workers_are_recycled_after_their_calls(gap: str) -> None:
+    gw = Gateway(with_health(gateway_config(gap, workers=1), recycle_calls=3))
+    await gw.start()
+    try:
+        (first,) = gw.pool.workers
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            for _ in range(3):
+                assert await client.call("Gnu", 8) == 5
+            await eventually(
+                lambda: first not in gw.pool.workers and gw.pool.ready == 1,
+                timeout=30,
+                what="a fresh worker in place of the worn one",
+            )
+            assert await client.call("Gnu", 8) == 5
+    finally:
+        await gw.close()
+
+
+async def test_a_hung_idle_worker_is_found_by_probes_and_replaced(gap: str) -> None:
+    """SIGSTOP: the process lives and holds its port, but answers nothing."""
+    config = with_health(
+        gateway_config(gap, workers=2), probe_interval=0.2, probe_timeout=0.5, probe_failures=2
+    )
+    gw = Gateway(config)
+    await gw.start()
+    try:
+        hung = next(iter(gw.pool.workers))
+        os.kill(hung.handle.process.pid, signal.SIGSTOP)  # type: ignore[attr-defined]
+        await eventually(
+            lambda: hung not in gw.pool.workers and gw.pool.ready == 2,
+            timeout=30,
+            what="the hung worker replaced",
+        )
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            assert await asyncio.gather(*(client.call("Gnu", 8) for _ in range(4))) == [5] * 4
     finally:
         await gw.close()

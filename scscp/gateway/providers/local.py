@@ -73,6 +73,7 @@ class LocalWorker:
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.terminate()
+                self.process.send_signal(signal.SIGCONT)  # a stopped process wakes to die
             try:
                 async with asyncio.timeout(5):
                     await self.process.wait()
