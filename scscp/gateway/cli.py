@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from scscp.endpoint import parse_endpoint
-from scscp.gateway.config import GatewayConfig
+from scscp.gateway.config import PROVIDERS, GatewayConfig
 from scscp.gateway.providers.base import WorkerStartError
 from scscp.gateway.service import Gateway, GatewayError
 from scscp.gateway.worker import WorkerLost
@@ -27,6 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", metavar="HOST:PORT", help="default 127.0.0.1:26133")
     serve.add_argument("--workers", type=int, metavar="N", help="GAP worker processes (default 2)")
     serve.add_argument("--gap", metavar="PATH", help="the GAP executable (default: gap)")
+    serve.add_argument("--provider", choices=PROVIDERS, help="where workers run (default local)")
+    serve.add_argument("--image", help="worker image for docker/swarm (scscp/gap-minimal)")
+    serve.add_argument("--min-workers", type=int, metavar="N", help="autoscaling floor (0 ok)")
+    serve.add_argument("--max-workers", type=int, metavar="N", help="autoscaling ceiling")
+    serve.add_argument(
+        "--scale-down-after", type=float, metavar="SECONDS", help="low load before a shrink"
+    )
     serve.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     return parser
 
@@ -36,13 +43,19 @@ def load_config(args: argparse.Namespace) -> GatewayConfig:
     config = GatewayConfig.from_toml(args.config) if args.config else GatewayConfig()
     if args.listen:
         config = dataclasses.replace(config, listen=parse_endpoint(args.listen))
-    if args.workers is not None:
-        config = dataclasses.replace(
-            config, pool=dataclasses.replace(config.pool, workers=args.workers)
-        )
+    pool = {
+        name: value
+        for name in ("provider", "workers", "min_workers", "max_workers", "scale_down_after")
+        if (value := getattr(args, name)) is not None
+    }
+    config = dataclasses.replace(config, pool=dataclasses.replace(config.pool, **pool))
     if args.gap:
         config = dataclasses.replace(
             config, gap=dataclasses.replace(config.gap, executable=args.gap)
+        )
+    if args.image:
+        config = dataclasses.replace(
+            config, containers=dataclasses.replace(config.containers, image=args.image)
         )
     return config.validate()
 
@@ -54,11 +67,14 @@ async def serve(config: GatewayConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await gateway.start()
+    low, high = config.pool.bounds
     log.info(
-        "scscp-gateway ready on %s:%d with %d GAP workers",
+        "scscp-gateway ready on %s:%d with %d GAP workers (%s provider%s)",
         gateway.server.host,
         gateway.port,
-        config.pool.workers,
+        gateway.pool.ready,
+        config.pool.provider,
+        f", autoscaling {low}..{high}" if config.pool.autoscaling else "",
     )
     try:
         await stop.wait()

@@ -8,7 +8,10 @@ Example (every key optional)::
     allow = ["Gnu", "GnuExplained", "WS_*"]
 
     [pool]
-    workers = 2
+    provider = "local"                   # local | docker | swarm
+    workers = 2                          # the pool's size (its floor, when autoscaling)
+    max_workers = 8                      # above workers: the autoscaler sizes the pool
+    scale_down_after = 300.0             # seconds the load must stay low before a shrink
     start_timeout = 60.0
     memory = 2147483648                  # bytes per worker (GAP's -o limit)
     max_queue = 1000                     # calls waiting; more are refused "busy, retry"
@@ -22,12 +25,16 @@ Example (every key optional)::
     executable = "gap"
     services = ["services/gap/gnu.g"]   # relative to this file
 
+    [containers]                         # for the docker and swarm providers
+    image = "scscp/gap-minimal"
+
 Flags given on the command line override the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,14 +60,44 @@ class GapConfig:
         return (*self.services, *(REPO_SERVICES / name for name in WORKER_SCRIPTS))
 
 
+PROVIDERS = ("local", "docker", "swarm")
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerConfig:
+    """Workers in containers (providers docker and swarm), host networking on loopback."""
+
+    image: str = "scscp/gap-minimal"
+    engines: tuple[str, ...] = ()  # Docker engine URLs (DOCKER_HOST style); (): the environment's
+    cpus: float | None = 1.0  # CPUs per worker
+    pids: int | None = 256  # processes per worker
+
+
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
-    workers: int = 2
+    provider: str = "local"  # one of PROVIDERS
+    workers: int = 2  # the pool's size; with max_workers above it, the autoscaler's floor
+    min_workers: int | None = None  # the autoscaler's floor, if not workers (0: scale to zero)
+    max_workers: int | None = None  # the autoscaler's ceiling; None: a fixed pool
+    scale_down_after: float = 300.0  # seconds a lower load must last before the pool shrinks
+    target_per_worker: float = 1.0  # calls in flight or waiting that one worker should carry
     start_timeout: float = 60.0
     memory: int | None = None  # bytes each worker may use (GAP's -o); None: GAP's default
     max_queue: int = 1000  # calls waiting for a worker; more are refused "busy, retry"
     max_queue_wait: float | None = None  # seconds a call may wait for a worker
     health: HealthPolicy = field(default_factory=HealthPolicy)  # [pool.health]
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The least and most workers the pool may have."""
+        high = self.workers if self.max_workers is None else self.max_workers
+        low = min(self.workers, high) if self.min_workers is None else self.min_workers
+        return low, high
+
+    @property
+    def autoscaling(self) -> bool:
+        low, high = self.bounds
+        return low != high
 
 
 # What the bundled GAP services offer; operators widen or narrow it. The GAP
@@ -77,8 +114,15 @@ class GatewayConfig:
     max_message_size: int = DEFAULT_MAX_MESSAGE
     max_runtime: float | None = None  # seconds; applies to every call, with option_runtime
     allow: tuple[str, ...] = DEFAULT_ALLOW  # procedure names, shell-style patterns
+    id: str | None = None  # names this gateway's containers; default: host name and port
     pool: PoolConfig = field(default_factory=PoolConfig)
     gap: GapConfig = field(default_factory=GapConfig)
+    containers: ContainerConfig = field(default_factory=ContainerConfig)
+
+    @property
+    def gateway_id(self) -> str:
+        """Stable across restarts, so that a new run finds what a crashed one left."""
+        return self.id or f"{socket.gethostname()}-{self.listen.port}"
 
     @classmethod
     def from_toml(cls, path: Path) -> GatewayConfig:
@@ -96,16 +140,31 @@ class GatewayConfig:
         if "services" in gap_data:
             gap_data["services"] = tuple(base / p for p in gap_data["services"])
         gap = _section(GapConfig, gap_data, "gap")
+        container_data = dict(data.pop("containers", {}))
+        if "engines" in container_data:
+            container_data["engines"] = tuple(container_data["engines"])
+        containers = _section(ContainerConfig, container_data, "containers")
         if "listen" in data:
             data["listen"] = parse_endpoint(data["listen"])
         if "allow" in data:
             data["allow"] = tuple(data["allow"])
-        return _section(cls, {**data, "pool": pool, "gap": gap}, "the top level")
+        return _section(
+            cls, {**data, "pool": pool, "gap": gap, "containers": containers}, "the top level"
+        )
 
     def validate(self) -> GatewayConfig:
         """Check what can be checked before anything starts; returns self."""
-        if self.pool.workers < 1:
-            raise ValueError("pool.workers must be at least 1")
+        pool = self.pool
+        if pool.provider not in PROVIDERS:
+            raise ValueError(f"pool.provider must be one of {', '.join(PROVIDERS)}")
+        low, high = pool.bounds
+        if low < 0 or pool.workers < 0 or high < max(low, 1):
+            raise ValueError(
+                f"the pool's size must be 0 <= least <= most, most >= 1; got {low}..{high} "
+                "(from workers, min_workers, max_workers)"
+            )
+        if pool.scale_down_after < 0 or pool.target_per_worker <= 0:
+            raise ValueError("pool.scale_down_after must be >= 0, target_per_worker > 0")
         if self.pool.memory is not None and self.pool.memory < 64 * 2**20:
             raise ValueError("pool.memory must be at least 64 MiB (GAP needs that to start)")
         if self.pool.max_queue < 0:

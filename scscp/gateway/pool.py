@@ -15,6 +15,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from scscp.gateway.autoscaler import Autoscaler
 from scscp.gateway.health import HealthPolicy, healthy
 from scscp.gateway.providers.base import Provider, WorkerStartError
 from scscp.gateway.worker import Worker, WorkerLost, WorkerUnavailable
@@ -26,6 +27,7 @@ Reply = ProcedureCompleted | ProcedureTerminated
 # Failed starts in a row, with no worker up, after which calls are refused rather than
 # queued (one failure can be a worker killed while it started; three, with backoff, is not).
 GIVE_UP_AFTER = 3
+SCALE_INTERVAL = 0.5  # seconds between looks at the load, for scaling down
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +124,14 @@ class Pool:
         max_queue: int = 1000,
         max_queue_wait: float | None = None,
         health: HealthPolicy | None = None,
+        autoscaler: Autoscaler | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         if size < 1:
-            raise ValueError("a pool needs at least one worker")
+            raise ValueError("a pool starts with at least one worker")
         self.provider = provider
-        self.size = size
+        self.size = size  # the workers wanted now: fixed, or the autoscaler's count
+        self.autoscaler = autoscaler
         self.max_queue = max_queue
         self.max_queue_wait = max_queue_wait
         self.health = health or HealthPolicy()
@@ -137,6 +141,7 @@ class Pool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures = 0
         self._last_error = ""
+        self._starting = 0
         self._closing = False
 
     @property
@@ -164,6 +169,8 @@ class Pool:
             raise errors[0]
         if self.health.probe_interval is not None:
             self._spawn(self._probe_idle_workers(self.health.probe_interval))
+        if self.autoscaler is not None:
+            self._spawn(self._keep_scaling())
 
     async def call(self, call: ProcedureCall, on: Worker | None = None) -> Reply:
         """Run ``call`` on the next idle worker (or on worker ``on``): one reply each.
@@ -173,6 +180,7 @@ class Pool:
         interrupts the computation on the worker, which rejoins the pool
         once it answers. Every failure is answered as ``procedure_terminated``.
         """
+        self._scale(arriving=1)
         for _ in range(self.size + 1):
             if not self.workers and self._failures >= GIVE_UP_AFTER:
                 return ProcedureTerminated.because(call.call_id, self._unavailable())
@@ -239,6 +247,30 @@ class Pool:
         await self.provider.close()
         self.workers.clear()
 
+    def _scale(self, arriving: int = 0) -> None:
+        """Move the pool towards the autoscaler's count: start workers, or stop idle ones."""
+        if self.autoscaler is None or self._closing:
+            return
+        load = sum(1 for w in self.workers if w.busy) + self.queued + arriving
+        current = len(self.workers) + self._starting
+        self.size = self.autoscaler.desired(load, current, asyncio.get_running_loop().time())
+        if self.size > current:
+            log.info("scaling up: %d calls for %d workers; want %d", load, current, self.size)
+        for _ in range(self.size - current):
+            self._add_worker()
+        for _ in range(current - self.size):
+            worker = next((w for w in self.workers if self._idle.take(w)), None)
+            if worker is None:
+                break  # the others are busy: they go when idle, at a later look
+            log.info("scaling down: stopping idle worker %s", worker.name)
+            self._retire(worker)
+
+    async def _keep_scaling(self) -> None:
+        """Look at the load regularly: a fall is acted on only after its window."""
+        while True:
+            await asyncio.sleep(SCALE_INTERVAL)
+            self._scale()
+
     async def _start_worker(self) -> None:
         handle = await self.provider.start()
         worker = Worker(handle)
@@ -260,28 +292,35 @@ class Pool:
         self.workers.discard(worker)
         self._idle.forget(worker)
         await worker.close()
-        if self._closing:
-            return
+        if self._closing or len(self.workers) + self._starting >= self.size:
+            return  # stopped on purpose (scaled down), or already replaced
         log.warning("worker %s exited (status %s); starting a replacement", worker.name, status)
-        self._spawn(self._replace())
+        self._add_worker()
 
-    async def _replace(self) -> None:
-        while not self._closing:
-            await asyncio.sleep(self.backoff.delay(self._failures))
-            try:
-                await self._start_worker()
-            except (WorkerStartError, WorkerLost) as exc:
-                self._failures += 1
-                self._last_error = str(exc)
-                log.error(
-                    "replacement worker failed to start (%d in a row): %s", self._failures, exc
-                )
-                if not self.workers and self._failures >= GIVE_UP_AFTER:
-                    # Nobody will serve the callers soon: tell them now.
-                    self._idle.fail_all(WorkerLost(self._unavailable()))
-                continue
-            self._failures = 0
-            return
+    def _add_worker(self) -> None:
+        """Start one more worker in the background; it counts as starting at once."""
+        self._starting += 1
+        self._spawn(self._start_until_up())
+
+    async def _start_until_up(self) -> None:
+        """Start a worker, retrying with backoff while one is still wanted."""
+        try:
+            while not self._closing and len(self.workers) + self._starting <= self.size:
+                await asyncio.sleep(self.backoff.delay(self._failures))
+                try:
+                    await self._start_worker()
+                except (WorkerStartError, WorkerLost) as exc:
+                    self._failures += 1
+                    self._last_error = str(exc)
+                    log.error("worker failed to start (%d in a row): %s", self._failures, exc)
+                    if not self.workers and self._failures >= GIVE_UP_AFTER:
+                        # Nobody will serve the callers soon: tell them now.
+                        self._idle.fail_all(WorkerLost(self._unavailable()))
+                    continue
+                self._failures = 0
+                return
+        finally:
+            self._starting -= 1
 
     async def _probe_idle_workers(self, interval: float) -> None:
         """Every ``interval`` s, probe the idle workers; eject those that fail in a row."""

@@ -19,10 +19,11 @@ import socket
 from scscp import __version__
 from scscp.endpoint import Endpoint
 from scscp.errors import UnreadableReply
+from scscp.gateway.autoscaler import Autoscaler
 from scscp.gateway.config import GatewayConfig
 from scscp.gateway.cookies import CookieError, Cookies
 from scscp.gateway.pool import Pool
-from scscp.gateway.providers.local import LocalProvider
+from scscp.gateway.providers import make_provider
 from scscp.gateway.transient_cd import descriptions
 from scscp.openmath import (
     OMAny,
@@ -71,15 +72,21 @@ class Gateway:
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config.validate()
-        provider = LocalProvider(
-            config.gap.executable,
-            config.gap.scripts,
-            start_timeout=config.pool.start_timeout,
-            memory=config.pool.memory,
+        low, high = config.pool.bounds
+        autoscaler = (
+            Autoscaler(
+                low,
+                high,
+                scale_down_after=config.pool.scale_down_after,
+                target_per_worker=config.pool.target_per_worker,
+            )
+            if config.pool.autoscaling
+            else None
         )
         self.pool = Pool(
-            provider,
-            config.pool.workers,
+            make_provider(config),
+            max(low, 1),  # one at least, to learn what the workers offer
+            autoscaler=autoscaler,
             max_queue=config.pool.max_queue,
             max_queue_wait=config.pool.max_queue_wait,
             health=config.pool.health,
