@@ -71,6 +71,9 @@ class ContainerConfig:
     engines: tuple[str, ...] = ()  # Docker engine URLs (DOCKER_HOST style); (): the environment's
     cpus: float | None = 1.0  # CPUs per worker
     pids: int | None = 256  # processes per worker
+    # GAP files from this machine that every worker reads besides the image's own
+    # services (mounted read-only; engines on this machine only)
+    services: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,8 @@ class GatewayConfig:
         container_data = dict(data.pop("containers", {}))
         if "engines" in container_data:
             container_data["engines"] = tuple(container_data["engines"])
+        if "services" in container_data:
+            container_data["services"] = tuple(base / p for p in container_data["services"])
         containers = _section(ContainerConfig, container_data, "containers")
         if "listen" in data:
             data["listen"] = parse_endpoint(data["listen"])

@@ -125,7 +125,7 @@ class Worker:
                 now = self.handle.memory()
                 if start is not None and now is not None and now - start > limit:
                     exceeded = True
-                    self.handle.interrupt()
+                    await self.handle.interrupt()
                     return
                 await asyncio.sleep(MEMORY_POLL)
 
@@ -162,10 +162,10 @@ class Worker:
         if pending is None:
             return
         interrupted = not pending.done()
-        if interrupted:
-            self.handle.interrupt()
         try:
             async with asyncio.timeout(INTERRUPT_GRACE):
+                if interrupted:
+                    await self.handle.interrupt()
                 reply = await self._settle(call, pending)
                 if interrupted and GAP_INTERRUPTED not in getattr(reply, "message", ""):
                     await self._flush_interrupt()

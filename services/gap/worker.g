@@ -5,6 +5,8 @@
 ##  listen through the environment, so one script serves every launcher:
 ##    SCSCP_HOST   interface name or address (default 127.0.0.1)
 ##    SCSCP_PORT   TCP port (default 26133)
+##    SCSCP_PORT_BASE and SCSCP_SLOT, both set: port base + slot instead (the
+##                 tasks of a Swarm service, whose slot comes from a template)
 ##
 SetInfoLevel( InfoSCSCP, 0 );
 BindGlobal( "WorkerSetting", function( name, default )
@@ -13,5 +15,10 @@ BindGlobal( "WorkerSetting", function( name, default )
     fi;
     return default;
 end );
-RunSCSCPserver( WorkerSetting( "SCSCP_HOST", "127.0.0.1" ),
-                Int( WorkerSetting( "SCSCP_PORT", "26133" ) ) );
+BindGlobal( "WorkerPort", function( )
+    if WorkerSetting( "SCSCP_PORT_BASE", "" ) <> "" and WorkerSetting( "SCSCP_SLOT", "" ) <> "" then
+        return Int( WorkerSetting( "SCSCP_PORT_BASE", "" ) ) + Int( WorkerSetting( "SCSCP_SLOT", "" ) );
+    fi;
+    return Int( WorkerSetting( "SCSCP_PORT", "26133" ) );
+end );
+RunSCSCPserver( WorkerSetting( "SCSCP_HOST", "127.0.0.1" ), WorkerPort( ) );

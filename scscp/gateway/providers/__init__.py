@@ -22,4 +22,30 @@ def make_provider(config: GatewayConfig) -> Provider:
             start_timeout=config.pool.start_timeout,
             memory=config.pool.memory,
         )
+    if kind in ("docker", "swarm"):
+        from scscp.gateway.providers.containers import WorkerSpec
+
+        containers = config.containers
+        spec = WorkerSpec(
+            containers.image,
+            config.gateway_id,
+            memory=config.pool.memory,
+            cpus=containers.cpus,
+            pids=containers.pids,
+            services=containers.services,
+        )
+        if kind == "docker":
+            from scscp.gateway.providers.docker import DockerProvider
+
+            return DockerProvider(spec, containers.engines, start_timeout=config.pool.start_timeout)
+        from scscp.gateway.providers.swarm import SwarmProvider
+
+        if len(containers.engines) > 1:
+            raise ValueError("the swarm provider talks to one engine, a Swarm manager")
+        return SwarmProvider(
+            spec,
+            containers.engines[0] if containers.engines else None,
+            start_timeout=config.pool.start_timeout,
+            max_workers=config.pool.bounds[1],
+        )
     raise ValueError(f"unknown provider {kind!r}")

@@ -21,8 +21,12 @@ class WorkerHandle(Protocol):
         """Return when the worker has exited (its exit status, if known)."""
         ...
 
-    def interrupt(self) -> None:
-        """Ask the worker to abandon its current computation (SIGINT for GAP)."""
+    async def interrupt(self) -> None:
+        """Ask the worker to abandon its current computation (SIGINT for GAP).
+
+        Returns once the signal is sent: a signal still on its way (through a
+        container engine) could otherwise hit the worker's next call.
+        """
         ...
 
     def memory(self) -> int | None:

@@ -58,7 +58,7 @@ class LocalWorker:
     async def wait(self) -> int | None:
         return await self.process.wait()
 
-    def interrupt(self) -> None:
+    async def interrupt(self) -> None:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)
 
@@ -158,7 +158,7 @@ class LocalProvider:
                 async for line in process.stdout:
                     output.append(line)
                     if READY_MARK in line:
-                        await _until_listening(self.host, port)
+                        await until_listening(self.host, port)
                         ready = True
                         return LocalWorker(process, Endpoint(self.host, port))
                     if BIND_FAILED_MARK in line:
@@ -177,7 +177,7 @@ class LocalProvider:
         )
 
 
-async def _until_listening(host: str, port: int) -> None:
+async def until_listening(host: str, port: int) -> None:
     """GAP says it is ready a moment before it listens: wait for the listen.
 
     The probe connects and leaves at once; GAP takes that as a client that
