@@ -13,9 +13,11 @@ import contextlib
 import itertools
 import logging
 import os
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from types import TracebackType
 from typing import Any, Self, TypeVar
+
+from asyncio_pool import AioPool  # type: ignore[import-untyped]
 
 from scscp.endpoint import DEFAULT_PORT
 from scscp.errors import ProcedureError, SCSCPConnectionError, UnreadableReply
@@ -120,6 +122,26 @@ class Client:
         if isinstance(reply, ProcedureTerminated):
             raise ProcedureError(reply)
         return None if reply.result is None else to_python(reply.result)
+
+    async def map(
+        self, name: str, arguments: Iterable[object], *, concurrency: int = 16, **options: Any
+    ) -> list[Any]:
+        """``name(a)`` for each ``a`` of ``arguments``, at most ``concurrency`` in flight.
+
+        Results come in the order of ``arguments``; a call the server refuses
+        stands in the list as its ProcedureError, and the others go on. This
+        is the bounded fan-out asyncio-pool serves better than a TaskGroup
+        with a Semaphore: its ``map`` draws the arguments lazily and keeps only
+        ``concurrency`` tasks alive (a batch of 10^6 orders is not 10^6 tasks
+        waiting on a semaphore), and one failure does not cancel its siblings.
+        A lost session still raises.
+        """
+        async with AioPool(size=concurrency) as pool:
+            results = await pool.map(lambda a: self.call(name, a, **options), arguments)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, ProcedureError):
+                raise result
+        return results
 
     async def request(self, call: ProcedureCall) -> Reply:
         """Send ``call`` and wait for its reply, whichever kind it is."""
@@ -238,6 +260,9 @@ class BlockingClient:
 
     def call(self, name: str, *args: object, **options: Any) -> Any:
         return self._run(self._client.call(name, *args, **options))
+
+    def map(self, name: str, arguments: Iterable[object], **options: Any) -> list[Any]:
+        return self._run(self._client.map(name, arguments, **options))
 
     def request(self, call: ProcedureCall) -> Reply:
         return self._run(self._client.request(call))

@@ -12,9 +12,11 @@ from scscp.endpoint import Endpoint
 from scscp.errors import ProcedureError
 
 
-def scscp_call(server: Endpoint, *args: str) -> subprocess.CompletedProcess[str]:
+def scscp_call(
+    server: Endpoint, *args: str, command: str = "call"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scscp.cli", "call", "--server", str(server), *args],
+        [sys.executable, "-m", "scscp.cli", command, "--server", str(server), *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -60,6 +62,28 @@ def test_cli_bad_input_exits_1_with_a_message(
     assert done.returncode == 1
     assert says in done.stderr
     assert "127.0.0.1" not in done.stderr  # the worker's address is not the client's business
+
+
+def test_cli_map_gives_a_line_per_order_and_keeps_going_past_errors(
+    gateway_process: Endpoint,
+) -> None:
+    orders = [str(n) for n in range(1, 41)]
+    done = scscp_call(
+        gateway_process, "--concurrency", "4", "Gnu", *orders, "0", "1024", command="map"
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1  # one call failed
+    assert [line.split("\t")[0] for line in lines] == [*orders, "0", "1024"]  # in order
+    assert lines[7] == "8\t5" and lines[23] == "24\t15"
+    assert lines[-2].startswith("0\terror: the order must be a positive integer, got 0")
+    assert lines[-1] == "1024\t49487367289"  # calls after the error were made
+
+
+async def test_client_map_is_bounded_and_ordered(gateway_process: Endpoint) -> None:
+    async with await Client.connect(gateway_process.host, gateway_process.port) as client:
+        results = await client.map("Gnu", iter([8, 0, 16, 24]), concurrency=2)
+    assert results[0] == 5 and results[2:] == [14, 15]
+    assert isinstance(results[1], ProcedureError)
 
 
 async def test_session_survives_errors(gateway_process: Endpoint) -> None:
