@@ -13,12 +13,14 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from scscp.protocol import (
     SUPPORTED_VERSIONS,
     BadMessage,
     Connection,
     ConnectionClosed,
+    Event,
     ProcedureCall,
     ProcedureCompleted,
     ProcedureTerminated,
@@ -44,6 +46,16 @@ SHUTDOWN = Quit("the server is shutting down")
 MAX_CALLS_PER_SESSION = 32
 
 
+@dataclass(slots=True)
+class ServerStats:
+    """Connection and byte counts: plain integers, cheap to bump, read by metrics."""
+
+    accepted: int = 0  # connections accepted since the start
+    open: int = 0  # connections open now
+    received: int = 0  # bytes read from clients
+    sent: int = 0  # bytes written to clients
+
+
 class Server:
     """Serves SCSCP sessions on a TCP port, handing every call to ``handler``."""
 
@@ -66,6 +78,7 @@ class Server:
         # Sessions past the handshake, and the future that ends each.
         self._session_ends: dict[asyncio.Task[None], asyncio.Future[Item]] = {}
         self._calls: set[asyncio.Task[None]] = set()
+        self.stats = ServerStats()
         self.host = ""
         self.port = 0
 
@@ -113,6 +126,7 @@ class Server:
         stream = _ServerStream(
             Connection(Role.SERVER, versions=self.versions, max_message_size=self.max_message_size)
         )
+        stream.stats = self.stats
         stream.on_connect = self._spawn_session
         return stream
 
@@ -246,13 +260,31 @@ class Server:
 
 
 class _ServerStream(SCSCPStream):
-    """A stream that tells the server when its connection is made."""
+    """A stream that tells the server when its connection is made, and counts for it."""
 
     on_connect: Callable[[SCSCPStream], None]
+    stats: ServerStats
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.stats.accepted += 1
+        self.stats.open += 1
         super().connection_made(transport)
         self.on_connect(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stats.open -= 1
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.stats.received += len(data)
+        super().data_received(data)
+
+    def send(self, event: Event) -> None:
+        """As the stream's own, counting the bytes."""
+        data = self.connection.send(event)
+        if self.transport is not None and not self.transport.is_closing():
+            self.stats.sent += len(data)
+            self.transport.write(data)
 
 
 def _quietly_send(

@@ -66,6 +66,8 @@ def gateway_process(gap: str) -> Iterator[Endpoint]:
             "127.0.0.1:0",
             "--gap",
             gap,
+            "--http",
+            "127.0.0.1:0",
         ],
         stderr=subprocess.PIPE,
         text=True,

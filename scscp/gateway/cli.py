@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from scscp.endpoint import parse_endpoint
-from scscp.gateway.config import PROVIDERS, GatewayConfig
+from scscp.gateway.config import DEFAULT_HTTP, PROVIDERS, GatewayConfig
 from scscp.gateway.providers.base import WorkerStartError
 from scscp.gateway.service import Gateway, GatewayError
 from scscp.gateway.worker import WorkerLost
@@ -25,6 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve SCSCP clients from a pool of GAP workers")
     serve.add_argument("--config", type=Path, help="TOML configuration file")
     serve.add_argument("--listen", metavar="HOST:PORT", help="default 127.0.0.1:26133")
+    serve.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help=f"/metrics, /healthz, /readyz, /status (default {DEFAULT_HTTP}; 'off': none)",
+    )
     serve.add_argument("--workers", type=int, metavar="N", help="GAP worker processes (default 2)")
     serve.add_argument("--gap", metavar="PATH", help="the GAP executable (default: gap)")
     serve.add_argument("--provider", choices=PROVIDERS, help="where workers run (default local)")
@@ -43,6 +48,12 @@ def load_config(args: argparse.Namespace) -> GatewayConfig:
     config = GatewayConfig.from_toml(args.config) if args.config else GatewayConfig()
     if args.listen:
         config = dataclasses.replace(config, listen=parse_endpoint(args.listen))
+    if args.http == "off":
+        config = dataclasses.replace(config, http=None)
+    elif args.http:
+        config = dataclasses.replace(config, http=parse_endpoint(args.http, DEFAULT_HTTP.port))
+    elif config.http is None:
+        config = dataclasses.replace(config, http=DEFAULT_HTTP)
     pool = {
         name: value
         for name in ("provider", "workers", "min_workers", "max_workers", "scale_down_after")
@@ -76,6 +87,12 @@ async def serve(config: GatewayConfig) -> None:
         config.pool.provider,
         f", autoscaling {low}..{high}" if config.pool.autoscaling else "",
     )
+    if gateway.http is not None:
+        log.info(
+            "metrics and probes on http://%s:%d (/metrics /healthz /readyz /status)",
+            gateway.http.endpoint.host,
+            gateway.http.port,
+        )
     try:
         await stop.wait()
     finally:

@@ -3,12 +3,13 @@
 Example (every key optional)::
 
     listen = "127.0.0.1:26133"
+    http = "127.0.0.1:8080"              # /metrics, /healthz, /readyz, /status
     max_message_size = 67108864
     max_runtime = 3600.0                 # seconds, for every call
     allow = ["Gnu", "GnuExplained", "WS_*"]
 
     [pool]
-    provider = "local"                   # local | docker | swarm
+    provider = "local"                   # local | docker | swarm | dns
     workers = 2                          # the pool's size (its floor, when autoscaling)
     max_workers = 8                      # above workers: the autoscaler sizes the pool
     scale_down_after = 300.0             # seconds the load must stay low before a shrink
@@ -28,6 +29,10 @@ Example (every key optional)::
     [containers]                         # for the docker and swarm providers
     image = "scscp/gap-minimal"
 
+    [dns]                                # for the dns provider (a headless Service)
+    name = "gap-workers.scscp.svc.cluster.local"
+    interval = 5.0                       # seconds between lookups
+
 Flags given on the command line override the file.
 """
 
@@ -45,6 +50,7 @@ from scscp.gateway.health import HealthPolicy
 from scscp.protocol.connection import DEFAULT_MAX_MESSAGE
 
 REPO_SERVICES = Path(__file__).resolve().parents[2] / "services" / "gap"
+DEFAULT_HTTP = Endpoint("127.0.0.1", 8080)  # where `serve` puts the HTTP side by default
 # Read after the services by every GAP worker: whole-message writes, then the server.
 WORKER_SCRIPTS = ("one_write_per_message.g", "worker.g")
 
@@ -60,7 +66,17 @@ class GapConfig:
         return (*self.services, *(REPO_SERVICES / name for name in WORKER_SCRIPTS))
 
 
-PROVIDERS = ("local", "docker", "swarm")
+PROVIDERS = ("local", "docker", "swarm", "dns")
+
+
+@dataclass(frozen=True, slots=True)
+class DnsConfig:
+    """Workers found in DNS (provider dns): the addresses behind a headless Service."""
+
+    name: str = ""  # e.g. "gap-workers.scscp.svc.cluster.local"
+    port: int = DEFAULT_PORT  # where every worker listens
+    interval: float = 5.0  # seconds between lookups
+    nameserver: Endpoint | None = None  # "HOST:PORT" to ask; None: the system's resolver
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +130,9 @@ DEFAULT_ALLOW = (
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
     listen: Endpoint = field(default_factory=lambda: Endpoint("127.0.0.1", DEFAULT_PORT))
+    # The HTTP side (/metrics, /healthz, /readyz, /status); None: none. ``scscp-gateway
+    # serve`` uses DEFAULT_HTTP unless told otherwise; in-process gateways (tests) ask.
+    http: Endpoint | None = None
     max_message_size: int = DEFAULT_MAX_MESSAGE
     max_runtime: float | None = None  # seconds; applies to every call, with option_runtime
     allow: tuple[str, ...] = DEFAULT_ALLOW  # procedure names, shell-style patterns
@@ -121,6 +140,7 @@ class GatewayConfig:
     pool: PoolConfig = field(default_factory=PoolConfig)
     gap: GapConfig = field(default_factory=GapConfig)
     containers: ContainerConfig = field(default_factory=ContainerConfig)
+    dns: DnsConfig = field(default_factory=DnsConfig)
 
     @property
     def gateway_id(self) -> str:
@@ -149,12 +169,20 @@ class GatewayConfig:
         if "services" in container_data:
             container_data["services"] = tuple(base / p for p in container_data["services"])
         containers = _section(ContainerConfig, container_data, "containers")
+        dns_data = dict(data.pop("dns", {}))
+        if "nameserver" in dns_data:
+            dns_data["nameserver"] = parse_endpoint(dns_data["nameserver"], 53)
+        dns = _section(DnsConfig, dns_data, "dns")
         if "listen" in data:
             data["listen"] = parse_endpoint(data["listen"])
+        if "http" in data:
+            data["http"] = parse_endpoint(data["http"], DEFAULT_HTTP.port)
         if "allow" in data:
             data["allow"] = tuple(data["allow"])
         return _section(
-            cls, {**data, "pool": pool, "gap": gap, "containers": containers}, "the top level"
+            cls,
+            {**data, "pool": pool, "gap": gap, "containers": containers, "dns": dns},
+            "the top level",
         )
 
     def validate(self) -> GatewayConfig:
@@ -162,6 +190,10 @@ class GatewayConfig:
         pool = self.pool
         if pool.provider not in PROVIDERS:
             raise ValueError(f"pool.provider must be one of {', '.join(PROVIDERS)}")
+        if pool.provider == "dns" and not self.dns.name:
+            raise ValueError("the dns provider needs dns.name (the workers' headless Service)")
+        if self.dns.interval <= 0:
+            raise ValueError("dns.interval must be a positive number of seconds")
         low, high = pool.bounds
         if low < 0 or pool.workers < 0 or high < max(low, 1):
             raise ValueError(
@@ -176,8 +208,9 @@ class GatewayConfig:
             raise ValueError("pool.max_queue must not be negative")
         if self.max_runtime is not None and self.max_runtime <= 0:
             raise ValueError("max_runtime must be a positive number of seconds")
+        # Only local workers read [gap] files; a gateway image for containers has none.
         missing = [str(p) for p in self.gap.scripts if not p.is_file()]
-        if missing:
+        if missing and pool.provider == "local":
             raise ValueError(f"GAP service files not found: {', '.join(missing)}")
         return self
 

@@ -28,6 +28,7 @@ Reply = ProcedureCompleted | ProcedureTerminated
 # queued (one failure can be a worker killed while it started; three, with backoff, is not).
 GIVE_UP_AFTER = 3
 SCALE_INTERVAL = 0.5  # seconds between looks at the load, for scaling down
+DRAIN_POLL = 0.05  # seconds between looks at a departed worker's call in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,39 @@ class Backoff:
 
     def delay(self, failures: int) -> float:
         return 0.0 if failures == 0 else min(self.limit, self.first * self.factor ** (failures - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal(ProcedureTerminated):
+    """A call the pool refused without running it (busy, no worker): the client may retry.
+
+    A reply like any other on the wire; the type tells metrics "rejected" from a
+    computation's error.
+    """
+
+
+class _NoWorker(WorkerLost):
+    """Starts keep failing: the waiting callers are refused, to retry later."""
+
+
+class PoolEvents:
+    """What the pool reports as it happens (the gateway's metrics); this one ignores it.
+
+    Reasons are a small fixed set: started initial, scale_up, replace; exited
+    scale_down, died, unhealthy, recycled, shutdown.
+    """
+
+    def worker_started(self, reason: str) -> None:
+        """A worker passed its start check and serves."""
+
+    def worker_exited(self, reason: str) -> None:
+        """A serving worker left the pool."""
+
+    def probed(self, ok: bool) -> None:
+        """An idle worker was probed."""
+
+    def waited(self, seconds: float) -> None:
+        """A call waited this long for a worker."""
 
 
 class _IdleWorkers:
@@ -126,6 +160,7 @@ class Pool:
         health: HealthPolicy | None = None,
         autoscaler: Autoscaler | None = None,
         backoff: Backoff | None = None,
+        events: PoolEvents | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("a pool starts with at least one worker")
@@ -136,7 +171,10 @@ class Pool:
         self.max_queue_wait = max_queue_wait
         self.health = health or HealthPolicy()
         self.backoff = backoff or Backoff()
+        self.events = events or PoolEvents()
         self.workers: set[Worker] = set()
+        self.stopping: set[Worker] = set()  # taken out of service, not yet exited
+        self.running = 0  # client calls on a worker now
         self._idle = _IdleWorkers()
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures = 0
@@ -154,6 +192,11 @@ class Pool:
         return len(self._idle)
 
     @property
+    def starting(self) -> int:
+        """Workers being started."""
+        return self._starting
+
+    @property
     def queued(self) -> int:
         """Calls waiting for a worker."""
         return self._idle.waiting
@@ -161,7 +204,7 @@ class Pool:
     async def start(self) -> None:
         """Bring up every worker; fails if the first generation cannot start."""
         started = await asyncio.gather(
-            *(self._start_worker() for _ in range(self.size)), return_exceptions=True
+            *(self._start_worker("initial") for _ in range(self.size)), return_exceptions=True
         )
         errors = [r for r in started if isinstance(r, BaseException)]
         if errors:
@@ -169,7 +212,7 @@ class Pool:
             raise errors[0]
         if self.health.probe_interval is not None:
             self._spawn(self._probe_idle_workers(self.health.probe_interval))
-        if self.autoscaler is not None:
+        if self.autoscaler is not None or self._offered() is not None:
             self._spawn(self._keep_scaling())
 
     async def call(self, call: ProcedureCall, on: Worker | None = None) -> Reply:
@@ -183,44 +226,52 @@ class Pool:
         self._scale(arriving=1)
         for _ in range(self.size + 1):
             if not self.workers and self._failures >= GIVE_UP_AFTER:
-                return ProcedureTerminated.because(call.call_id, self._unavailable())
+                return Refusal.because(call.call_id, self._unavailable())
             if self._idle.waiting >= self.max_queue and not (on is None and len(self._idle)):
-                return ProcedureTerminated.because(
+                return Refusal.because(
                     call.call_id,
                     f"the service is busy: {self._idle.waiting} calls are waiting for a worker; "
                     "retry later",
                 )
+            clock = asyncio.get_running_loop().time
+            came = clock()
             try:
                 async with asyncio.timeout(self.max_queue_wait):
                     worker = await self._idle.get(on)
+            except _NoWorker as exc:
+                return Refusal.because(call.call_id, str(exc))
             except WorkerLost as exc:
                 return ProcedureTerminated.because(call.call_id, str(exc))
             except TimeoutError:
-                return ProcedureTerminated.because(
+                return Refusal.because(
                     call.call_id,
                     f"no worker was free within {self.max_queue_wait} s; retry later",
                 )
+            finally:
+                self.events.waited(clock() - came)
             worker.busy = True
+            self.running += 1
             try:
                 reply = await worker.call(call)
             except WorkerUnavailable as exc:
                 log.warning("%s", exc)
-                self._retire(worker)
+                self._retire(worker, "died")
                 if on is None:
                     continue  # the call never reached it: another worker may take it
                 return ProcedureTerminated.because(call.call_id, str(exc))
             except WorkerLost as exc:
                 log.warning("%s", exc)
-                self._retire(worker)
+                self._retire(worker, "died")
                 return ProcedureTerminated.because(call.call_id, str(exc))
             except asyncio.CancelledError:
                 self._spawn(self._recover(worker, call))
                 raise
             finally:
                 worker.busy = False
+                self.running -= 1
             if self.health.worn_out(worker):
                 log.info("recycling worker %s after %d calls", worker.name, worker.calls_served)
-                self._retire(worker)
+                self._retire(worker, "recycled")
             else:
                 self._release(worker)
             return reply
@@ -243,27 +294,49 @@ class Pool:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for _ in self.workers:
+            self.events.worker_exited("shutdown")
         await asyncio.gather(*(w.close() for w in self.workers), return_exceptions=True)
         await self.provider.close()
         self.workers.clear()
+        self.stopping.clear()
+
+    def _offered(self) -> int | None:
+        """Workers the provider offers, when the cluster sizes them (dns); else None."""
+        offered: int | None = getattr(self.provider, "offered", None)
+        return offered
+
+    def _target(self) -> int:
+        """Workers to keep: the pool's size, or as many as the cluster offers."""
+        offered = self._offered()
+        return self.size if offered is None else offered
 
     def _scale(self, arriving: int = 0) -> None:
-        """Move the pool towards the autoscaler's count: start workers, or stop idle ones."""
-        if self.autoscaler is None or self._closing:
+        """Move the pool towards the autoscaler's count: start workers, or stop idle ones.
+
+        A provider that offers a count (dns: the cluster sizes the workers) is
+        followed instead: the pool starts what is offered and stops none; the
+        autoscaler's count stays in ``size``, for the cluster to read.
+        """
+        offered = self._offered()
+        if (self.autoscaler is None and offered is None) or self._closing:
             return
-        load = sum(1 for w in self.workers if w.busy) + self.queued + arriving
         current = len(self.workers) + self._starting
-        self.size = self.autoscaler.desired(load, current, asyncio.get_running_loop().time())
-        if self.size > current:
-            log.info("scaling up: %d calls for %d workers; want %d", load, current, self.size)
-        for _ in range(self.size - current):
-            self._add_worker()
+        if self.autoscaler is not None:
+            load = sum(1 for w in self.workers if w.busy) + self.queued + arriving
+            self.size = self.autoscaler.desired(load, current, asyncio.get_running_loop().time())
+            if self.size > current:
+                log.info("scaling up: %d calls for %d workers; want %d", load, current, self.size)
+        for _ in range(self._target() - current):
+            self._add_worker("scale_up")
+        if offered is not None:
+            return  # workers go when the cluster removes them
         for _ in range(current - self.size):
             worker = next((w for w in self.workers if self._idle.take(w)), None)
             if worker is None:
                 break  # the others are busy: they go when idle, at a later look
             log.info("scaling down: stopping idle worker %s", worker.name)
-            self._retire(worker)
+            self._retire(worker, "scale_down")
 
     async def _keep_scaling(self) -> None:
         """Look at the load regularly: a fall is acted on only after its window."""
@@ -271,7 +344,7 @@ class Pool:
             await asyncio.sleep(SCALE_INTERVAL)
             self._scale()
 
-    async def _start_worker(self) -> None:
+    async def _start_worker(self, reason: str) -> None:
         handle = await self.provider.start()
         worker = Worker(handle)
         try:
@@ -282,6 +355,7 @@ class Pool:
             await handle.stop()
             raise
         self.workers.add(worker)
+        self.events.worker_started(reason)
         self._spawn(self._supervise(worker))
         self._release(worker)
         log.info("worker %s ready (%d of %d)", worker.name, len(self.workers), self.size)
@@ -289,33 +363,40 @@ class Pool:
     async def _supervise(self, worker: Worker) -> None:
         """Wait for the worker's exit, then put a new one in its place."""
         status = await worker.handle.wait()
+        if worker in self.workers:
+            self.events.worker_exited("died")  # not retired: it exited on its own
         self.workers.discard(worker)
+        self.stopping.discard(worker)
         self._idle.forget(worker)
+        while worker.busy and not self._closing:
+            # A call in flight ends first: a worker can leave (its address left DNS)
+            # while it still answers, and a dead one fails its call at once.
+            await asyncio.sleep(DRAIN_POLL)
         await worker.close()
-        if self._closing or len(self.workers) + self._starting >= self.size:
+        if self._closing or len(self.workers) + self._starting >= self._target():
             return  # stopped on purpose (scaled down), or already replaced
         log.warning("worker %s exited (status %s); starting a replacement", worker.name, status)
-        self._add_worker()
+        self._add_worker("replace")
 
-    def _add_worker(self) -> None:
+    def _add_worker(self, reason: str) -> None:
         """Start one more worker in the background; it counts as starting at once."""
         self._starting += 1
-        self._spawn(self._start_until_up())
+        self._spawn(self._start_until_up(reason))
 
-    async def _start_until_up(self) -> None:
+    async def _start_until_up(self, reason: str) -> None:
         """Start a worker, retrying with backoff while one is still wanted."""
         try:
-            while not self._closing and len(self.workers) + self._starting <= self.size:
+            while not self._closing and len(self.workers) + self._starting <= self._target():
                 await asyncio.sleep(self.backoff.delay(self._failures))
                 try:
-                    await self._start_worker()
+                    await self._start_worker(reason)
                 except (WorkerStartError, WorkerLost) as exc:
                     self._failures += 1
                     self._last_error = str(exc)
                     log.error("worker failed to start (%d in a row): %s", self._failures, exc)
                     if not self.workers and self._failures >= GIVE_UP_AFTER:
                         # Nobody will serve the callers soon: tell them now.
-                        self._idle.fail_all(WorkerLost(self._unavailable()))
+                        self._idle.fail_all(_NoWorker(self._unavailable()))
                     continue
                 self._failures = 0
                 return
@@ -332,6 +413,7 @@ class Pool:
                 worker.busy = True
                 ok = await healthy(worker, self.health.probe_timeout)
                 worker.busy = False
+                self.events.probed(ok)
                 worker.failed_probes = 0 if ok else worker.failed_probes + 1
                 if worker.failed_probes >= self.health.probe_failures:
                     log.warning(
@@ -339,7 +421,7 @@ class Pool:
                         worker.name,
                         worker.failed_probes,
                     )
-                    self._retire(worker)
+                    self._retire(worker, "unhealthy")
                 else:
                     self._release(worker)
 
@@ -349,7 +431,7 @@ class Pool:
             await worker.recover(call)
         except WorkerLost as exc:
             log.warning("%s; replacing it", exc)
-            self._retire(worker)
+            self._retire(worker, "unhealthy")
             return
         finally:
             worker.busy = False
@@ -365,8 +447,11 @@ class Pool:
         if worker in self.workers:  # not if it died meanwhile
             self._idle.put(worker)
 
-    def _retire(self, worker: Worker) -> None:
+    def _retire(self, worker: Worker, reason: str) -> None:
         """Stop a worker that can no longer be trusted; its supervisor replaces it."""
+        if worker in self.workers:  # once per worker, however many find it bad
+            self.events.worker_exited(reason)
+            self.stopping.add(worker)
         self.workers.discard(worker)
         self._idle.forget(worker)
         self._spawn(worker.handle.stop())

@@ -22,7 +22,9 @@ from scscp.errors import UnreadableReply
 from scscp.gateway.autoscaler import Autoscaler
 from scscp.gateway.config import GatewayConfig
 from scscp.gateway.cookies import CookieError, Cookies
-from scscp.gateway.pool import Pool
+from scscp.gateway.http import HttpSide
+from scscp.gateway.metrics import GatewayMetrics
+from scscp.gateway.pool import Pool, Refusal
 from scscp.gateway.providers import make_provider
 from scscp.gateway.transient_cd import descriptions
 from scscp.openmath import (
@@ -61,6 +63,22 @@ log = logging.getLogger(__name__)
 
 Reply = ProcedureCompleted | ProcedureTerminated
 SERVICE_NAME = "scscp-gateway"
+BACKEND = "gap"  # the one backend today (WorkerSpec.backend); metrics label it anyway
+# The scscp2 procedures the gateway answers: each has its own metrics label.
+SPECIAL_PROCEDURES = (
+    "get_allowed_heads", "is_allowed_head", "get_service_description", "get_transient_cd",
+    "get_signature", "store_session", "store_persistent", "retrieve", "unbind",
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RuntimeExceeded(ProcedureTerminated):
+    """The call was interrupted at its runtime limit (metrics: outcome timeout)."""
+
+
+def _refused(reply: ProcedureTerminated) -> Refusal:
+    """The same reply, marked as the gateway's refusal (metrics: outcome rejected)."""
+    return Refusal(**{f.name: getattr(reply, f.name) for f in dataclasses.fields(reply)})
 
 
 class GatewayError(Exception):
@@ -83,6 +101,7 @@ class Gateway:
             if config.pool.autoscaling
             else None
         )
+        self.metrics = GatewayMetrics(BACKEND)
         self.pool = Pool(
             make_provider(config),
             max(low, 1),  # one at least, to learn what the workers offer
@@ -90,12 +109,17 @@ class Gateway:
             max_queue=config.pool.max_queue,
             max_queue_wait=config.pool.max_queue_wait,
             health=config.pool.health,
+            events=self.metrics.events(),
         )
         self.server = Server(
             self.handle,
             service_name=SERVICE_NAME,
             service_version=__version__,
             max_message_size=config.max_message_size,
+        )
+        self.metrics.watch(self.pool, self.server.stats)
+        self.http = (
+            HttpSide(config.http, self.metrics, self.pools) if config.http is not None else None
         )
         self._allowed = re.compile(
             "|".join(fnmatch.translate(pattern) for pattern in config.allow) or "(?!)"
@@ -108,6 +132,11 @@ class Gateway:
     def port(self) -> int:
         return self.server.port
 
+    @property
+    def pools(self) -> dict[str, Pool]:
+        """The pools by backend name (one today)."""
+        return {BACKEND: self.pool}
+
     async def start(self) -> None:
         """Take the address, start the workers, learn what they offer, then accept."""
         listen = self.config.listen
@@ -116,9 +145,20 @@ class Gateway:
         except OSError as exc:
             raise GatewayError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
         try:
+            self.metrics.start()
+            if self.http is not None:  # up before the workers: /readyz says 503 meanwhile
+                try:
+                    await self.http.start()
+                except OSError as exc:
+                    raise GatewayError(
+                        f"cannot listen for HTTP on {self.config.http}: {exc.strerror or exc}"
+                    ) from exc
             await self.pool.start()
             self.heads = await self._worker_heads()
             self.descriptions = await self._worker_descriptions()
+            self.metrics.offer(
+                [(h.cd, h.name) for h in self.heads] + [(SCSCP2, n) for n in SPECIAL_PROCEDURES]
+            )
             self.cookies = Cookies(Endpoint(_public_host(listen.host), self.port))
             await self.server.accept()
         except BaseException:
@@ -128,22 +168,43 @@ class Gateway:
     async def close(self) -> None:
         await self.server.close()
         await self.pool.close()
+        if self.http is not None:
+            await self.http.close()
+        await self.metrics.close()
 
     def allows(self, procedure: OMSymbol) -> bool:
         return procedure.cd == TRANSIENT_CD and self._allowed.fullmatch(procedure.name) is not None
 
+    @property
+    def http_port(self) -> int | None:
+        """Where the HTTP side listens (once started), or None without one."""
+        return self.http.port if self.http is not None else None
+
     async def handle(self, call: ProcedureCall) -> Reply:
+        """A client's call, answered and counted (the gateway's own questions are not)."""
+        clock = asyncio.get_running_loop().time
+        came = clock()
+        outcome = "cancelled"  # unless a reply comes: terminate, the client left, shutdown
+        try:
+            reply = await self._answer(call)
+            outcome = _outcome(reply)
+            return reply
+        finally:
+            procedure = call.procedure
+            self.metrics.call_done(procedure.cd, procedure.name, outcome, clock() - came)
+
+    async def _answer(self, call: ProcedureCall) -> Reply:
         if call.procedure.cd == SCSCP2:
             return await self._special(call)
         if not self.allows(call.procedure):
-            return unexpected(call)
+            return _refused(unexpected(call))
         hidden = self._disallowed_inside(call.args)
         if hidden is not None:
             # GAP evaluates a procedure symbol wherever it stands, arguments included.
-            return ProcedureTerminated(call.call_id, OMError(UNEXPECTED_SYMBOL, (hidden,)))
+            return Refusal(call.call_id, OMError(UNEXPECTED_SYMBOL, (hidden,)))
         unsafe = _unsafe_binding(call.args)
         if unsafe is not None:
-            return ProcedureTerminated.because(call.call_id, unsafe)
+            return Refusal.because(call.call_id, unsafe)
         return await self._forward(call)
 
     def _disallowed_inside(self, args: tuple[OMAny, ...]) -> OMSymbol | None:
@@ -164,7 +225,7 @@ class Gateway:
         """Run ``call`` on a worker (the one its cookies name), under its runtime limit."""
         memory = self.config.pool.memory
         if call.min_memory is not None and memory is not None and call.min_memory > memory:
-            return ProcedureTerminated.because(
+            return Refusal.because(
                 call.call_id,
                 f"{call.name} asks for at least {call.min_memory} bytes; "
                 f"workers here are limited to {memory}",
@@ -173,7 +234,7 @@ class Gateway:
         try:
             worker, args = self.cookies.route(call.args, self.pool.workers)
         except CookieError as exc:
-            return ProcedureTerminated.because(call.call_id, str(exc))
+            return Refusal.because(call.call_id, str(exc))
         if args is not call.args or call.extra:
             # Attributes GAP does not know are dropped: it would evaluate them
             # (and fetch any reference in them from wherever it points).
@@ -184,7 +245,7 @@ class Gateway:
                 reply = await self.pool.call(call, on=worker)
         except TimeoutError:
             assert limit is not None
-            return ProcedureTerminated.because(
+            return RuntimeExceeded.because(
                 call.call_id,
                 f"{call.name} exceeded its runtime limit of {round(limit * 1000)} ms "
                 "and was interrupted",
@@ -241,7 +302,7 @@ class Gateway:
                     call.call_id, f"{name} takes one reference (OMR) to a stored object"
                 )
             return await self._forward(call)
-        return unexpected(call)
+        return _refused(unexpected(call))
 
     def _description(self) -> OMApplication:
         return service_description(
@@ -274,6 +335,17 @@ class Gateway:
         except UnreadableReply as exc:
             return descriptions(exc.payload)
         return {}  # a worker that answers OpenMath: nothing to learn from XML
+
+
+def _outcome(reply: Reply) -> str:
+    """The metrics outcome of a reply: the reply's type says who ended the call."""
+    if isinstance(reply, ProcedureCompleted):
+        return "completed"
+    if isinstance(reply, Refusal):
+        return "rejected"
+    if isinstance(reply, RuntimeExceeded):
+        return "timeout"
+    return "error"
 
 
 def _public_host(host: str) -> str:

@@ -1,4 +1,4 @@
-"""Where workers come from: local processes, Docker containers, or a Swarm service."""
+"""Where workers come from: local processes, Docker containers, a Swarm service, or DNS."""
 
 from __future__ import annotations
 
@@ -21,6 +21,18 @@ def make_provider(config: GatewayConfig) -> Provider:
             config.gap.scripts,
             start_timeout=config.pool.start_timeout,
             memory=config.pool.memory,
+        )
+    if kind == "dns":
+        from scscp.gateway.providers.dns import DnsProvider
+
+        dns = config.dns
+        return DnsProvider(
+            dns.name,
+            dns.port,
+            interval=dns.interval,
+            nameserver=dns.nameserver,
+            start_timeout=config.pool.start_timeout,
+            max_workers=config.pool.bounds[1],
         )
     if kind in ("docker", "swarm"):
         from scscp.gateway.providers.containers import WorkerSpec
