@@ -4,11 +4,16 @@
 ##  n" SCSCP service answered it, so that its clients work unchanged.
 ##
 ##  Sources are consulted in this order and the first that knows n wins:
-##    1. a table of published values that no installed package computes;
-##    2. O'Brien and Vaughan-Lee's formula for p^7, p > 5 (checked against
-##       SglPPow: 13^7 -> 1600573);
-##    3. the Small Groups library (NumberSmallGroupsAvailable);
-##    4. the CubeFree package, when it is installed, for cube-free orders.
+##    1. the Small Groups library (NumberSmallGroupsAvailable), extended by
+##       the SglPPow package when it is installed (p^7 for p > 11, and 3^8);
+##    2. the CubeFree package, when it is installed, for cube-free orders;
+##    3. a table of published values, for servers without SglPPow (3^8);
+##    4. O'Brien and Vaughan-Lee's formula for p^7, p > 5, likewise.
+##  The packages come first because they hold the groups themselves; where
+##  sources overlap they agree (checked in the scscp/gap-full image: SglPPow
+##  against the table and the formula, CubeFree against the library), so the
+##  answer never depends on the server, only GnuExplained's source does.
+##  Debian's GAP 4.12 has neither package: 3. and 4. answer there.
 ##  Unknown orders answer `false`; anything but a positive integer is an error.
 ##
 
@@ -17,8 +22,21 @@ LoadPackage( "scscp" );
 # Values checked against a GAP with the SglPPow package (3^8).
 GNU_PUBLISHED := [ [ 3^8, 1396077 ] ];
 
-GNU_HAVE_CUBEFREE := TestPackageAvailability( "cubefree" ) <> fail
-                     and LoadPackage( "cubefree", false ) = true;
+GnuLoad := name -> TestPackageAvailability( name ) <> fail
+                   and LoadPackage( name, false ) = true;
+GNU_HAVE_SGLPPOW := GnuLoad( "sglppow" );
+GNU_HAVE_CUBEFREE := GnuLoad( "cubefree" );
+
+# The orders SglPPow adds to the Small Groups library (its README): p^7 for
+# primes p > 11, and 3^8. Only for naming the source.
+GnuFromSglPPow := function( n )
+    local p;
+    if not GNU_HAVE_SGLPPOW or not IsPrimePowerInt( n ) then
+        return false;
+    fi;
+    p := SmallestRootInt( n );
+    return n = 3^8 or ( p^7 = n and p > 11 );
+end;
 
 # n = p^7 with p prime, p > 5: the count as a polynomial in p with gcd terms
 # (M. F. Newman, E. A. O'Brien, M. R. Vaughan-Lee, J. Algebra 2004).
@@ -58,6 +76,16 @@ GnuExplained := function( arg )
     if not IsInt( n ) or n <= 0 then
         Error( "the order must be a positive integer, got ", GnuShow( n ) );
     fi;
+    if NumberSmallGroupsAvailable( n ) then
+        if GnuFromSglPPow( n ) then
+            return [ NumberSmallGroups( n ), "SglPPow package (NumberSmallGroups)" ];
+        fi;
+        return [ NumberSmallGroups( n ), "Small Groups library (NumberSmallGroups)" ];
+    fi;
+    # ValueGlobal: these names exist only once CubeFree is loaded.
+    if GNU_HAVE_CUBEFREE and ValueGlobal( "IsCubeFreeInt" )( n ) then
+        return [ ValueGlobal( "NumberCFGroups" )( n ), "CubeFree package (NumberCFGroups)" ];
+    fi;
     entry := First( GNU_PUBLISHED, e -> e[1] = n );
     if entry <> fail then
         return [ entry[2], "published value (table of this service)" ];
@@ -65,13 +93,6 @@ GnuExplained := function( arg )
     count := GnuPrimeSeventh( n );
     if count <> fail then
         return [ count, "formula of Newman, O'Brien and Vaughan-Lee for p^7" ];
-    fi;
-    if NumberSmallGroupsAvailable( n ) then
-        return [ NumberSmallGroups( n ), "Small Groups library (NumberSmallGroups)" ];
-    fi;
-    # ValueGlobal: these names exist only once CubeFree is loaded.
-    if GNU_HAVE_CUBEFREE and ValueGlobal( "IsCubeFreeInt" )( n ) then
-        return [ ValueGlobal( "NumberCFGroups" )( n ), "CubeFree package (NumberCFGroups)" ];
     fi;
     return [ false, Concatenation( "unknown: no library on this server knows ",
                                    "the number of groups of order ", String( n ) ) ];
