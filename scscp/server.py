@@ -20,7 +20,6 @@ from scscp.protocol import (
     BadMessage,
     Connection,
     ConnectionClosed,
-    Event,
     ProcedureCall,
     ProcedureCompleted,
     ProcedureTerminated,
@@ -279,12 +278,9 @@ class _ServerStream(SCSCPStream):
         self.stats.received += len(data)
         super().data_received(data)
 
-    def send(self, event: Event) -> None:
-        """As the stream's own, counting the bytes."""
-        data = self.connection.send(event)
-        if self.transport is not None and not self.transport.is_closing():
-            self.stats.sent += len(data)
-            self.transport.write(data)
+    def write(self, data: bytes) -> None:
+        self.stats.sent += len(data)
+        super().write(data)
 
 
 def _quietly_send(

@@ -118,7 +118,12 @@ class SCSCPStream(asyncio.Protocol):
         """Write ``event`` at once (as one write). Raises ProtocolError if out of order."""
         data = self.connection.send(event)
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
+            self.write(data)
+
+    def write(self, data: bytes) -> None:
+        """Put bytes on the transport (a subclass may count them)."""
+        assert self.transport is not None
+        self.transport.write(data)
 
     async def drain(self) -> None:
         """Wait while the peer reads slower than we write."""
