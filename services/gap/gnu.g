@@ -15,6 +15,8 @@
 ##  answer never depends on the server, only GnuExplained's source does.
 ##  Debian's GAP 4.12 has neither package: 3. and 4. answer there.
 ##  Unknown orders answer `false`; anything but a positive integer is an error.
+##  Orders above 10^30 are not factorised (that alone could take hours): of
+##  them only p^7 is answered.
 ##
 
 LoadPackage( "scscp" );
@@ -27,26 +29,28 @@ GnuLoad := name -> TestPackageAvailability( name ) <> fail
 GNU_HAVE_SGLPPOW := GnuLoad( "sglppow" );
 GNU_HAVE_CUBEFREE := GnuLoad( "cubefree" );
 
+# The libraries factorise n to see whether they know it, which for a number
+# of hundreds of digits takes longer than any client waits: above this bound
+# only the p^7 test (a seventh root) is tried, and anything else is unknown.
+GNU_MAX_FACTORISED := 10^30;
+
 # The orders SglPPow adds to the Small Groups library (its README): p^7 for
 # primes p > 11, and 3^8. Only for naming the source.
 GnuFromSglPPow := function( n )
     local p;
-    if not GNU_HAVE_SGLPPOW or not IsPrimePowerInt( n ) then
+    if not GNU_HAVE_SGLPPOW then
         return false;
     fi;
-    p := SmallestRootInt( n );
-    return n = 3^8 or ( p^7 = n and p > 11 );
+    p := RootInt( n, 7 );
+    return n = 3^8 or ( p^7 = n and p > 11 and IsPrimeInt( p ) );
 end;
 
 # n = p^7 with p prime, p > 5: the count as a polynomial in p with gcd terms
 # (M. F. Newman, E. A. O'Brien, M. R. Vaughan-Lee, J. Algebra 2004).
 GnuPrimeSeventh := function( n )
     local p, g;
-    if n < 7^7 or not IsPrimePowerInt( n ) then
-        return fail;
-    fi;
-    p := SmallestRootInt( n );
-    if p ^ 7 <> n or not IsPrimeInt( p ) then
+    p := RootInt( n, 7 );
+    if p < 7 or p ^ 7 <> n or not IsPrimeInt( p ) then
         return fail;
     fi;
     g := k -> Gcd( p - 1, k );
@@ -57,9 +61,11 @@ end;
 
 # How an argument is quoted in an error: as GAP shows it, cut if long (a
 # client that sent a list of 10^5 entries does not want it echoed back).
+# ViewString's line-break hints (characters 1 and 2) are not text: XML
+# cannot carry them.
 GnuShow := function( x )
     local s;
-    s := ViewString( x );
+    s := Filtered( ViewString( x ), c -> INT_CHAR( c ) > 2 );
     if Length( s ) > 60 then
         return Concatenation( s{ [ 1 .. 50 ] }, "... (", String( Length( s ) ), " characters)" );
     fi;
@@ -75,6 +81,14 @@ GnuExplained := function( arg )
     n := arg[1];
     if not IsInt( n ) or n <= 0 then
         Error( "the order must be a positive integer, got ", GnuShow( n ) );
+    fi;
+    if n > GNU_MAX_FACTORISED then
+        count := GnuPrimeSeventh( n );
+        if count <> fail then
+            return [ count, "formula of Newman, O'Brien and Vaughan-Lee for p^7" ];
+        fi;
+        return [ false, Concatenation( "unknown: this server does not factorise orders ",
+                                       "above 10^30, and ", GnuShow( n ), " is not p^7" ) ];
     fi;
     if NumberSmallGroupsAvailable( n ) then
         if GnuFromSglPPow( n ) then

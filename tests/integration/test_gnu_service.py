@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from math import gcd
 
 import pytest
 
@@ -38,6 +39,22 @@ def test_cli_prints_group_counts(gateway_process: Endpoint, args: list[str], exp
     assert (done.returncode, done.stdout.strip()) == (0, expected), done.stderr
 
 
+def test_a_huge_order_is_answered_at_once_not_factorised(gateway_process: Endpoint) -> None:
+    done = scscp_call(gateway_process, "GnuExplained", str(10**2000 - 1))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('[false, "unknown: this server does not factorise orders')
+    huge_prime_seventh = (10**40 + 1) ** 7  # not a prime: p^7 needs p prime
+    assert scscp_call(gateway_process, "Gnu", str(huge_prime_seventh)).stdout.strip() == "false"
+    p = 1000003  # prime: the formula of Newman, O'Brien and Vaughan-Lee, far beyond 10^30
+    g = [gcd(p - 1, k) for k in (3, 4, 5, 7, 8, 9)]
+    expected = (
+        3 * p**5 + 12 * p**4 + 44 * p**3 + 170 * p**2 + 707 * p + 2455
+        + (4 * p**2 + 44 * p + 291) * g[0] + (p**2 + 19 * p + 135) * g[1]
+        + (3 * p + 31) * g[2] + 4 * g[3] + 5 * g[4] + g[5]
+    )  # fmt: skip
+    assert scscp_call(gateway_process, "Gnu", str(p**7)).stdout.strip() == str(expected)
+
+
 def test_cli_unknown_order_is_false_with_a_reason(gateway_process: Endpoint) -> None:
     done = scscp_call(gateway_process, "GnuExplained", "2048")
     assert done.returncode == 0, done.stderr
@@ -51,6 +68,7 @@ def test_cli_unknown_order_is_false_with_a_reason(gateway_process: Endpoint) -> 
         (["Gnu", "0"], "positive integer, got 0"),
         (["Gnu", "-6"], "positive integer, got -6"),
         (["Gnu", "x"], 'positive integer, got "x"'),
+        (["Gnu", "[1, 2]"], "positive integer, got [ 1, 2 ]"),  # no control characters
         (["Gnu"], "one argument"),
         (["NrSmallGroups", "2048"], "does not know the groups of order 2048"),
     ],
