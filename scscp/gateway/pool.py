@@ -215,13 +215,18 @@ class Pool:
         if self.autoscaler is not None or self._offered() is not None:
             self._spawn(self._keep_scaling())
 
-    async def call(self, call: ProcedureCall, on: Worker | None = None) -> Reply:
+    async def call(
+        self, call: ProcedureCall, on: Worker | None = None, *, runtime: float | None = None
+    ) -> Reply:
         """Run ``call`` on the next idle worker (or on worker ``on``): one reply each.
 
         A call that never reached its worker (found dead when the call came)
-        goes to another. Cancelling the caller (a deadline, a terminate)
+        goes to another. Cancelling the caller (a terminate, a client gone)
         interrupts the computation on the worker, which rejoins the pool
-        once it answers. Every failure is answered as ``procedure_terminated``.
+        once it answers; so does ``runtime``, seconds counted from when the
+        call reaches its worker (the wait in the queue is not computing), after
+        which TimeoutError is raised. Every other failure is answered as
+        ``procedure_terminated``.
         """
         self._scale(arriving=1)
         for _ in range(self.size + 1):
@@ -252,7 +257,8 @@ class Pool:
             worker.busy = True
             self.running += 1
             try:
-                reply = await worker.call(call)
+                async with asyncio.timeout(runtime):
+                    reply = await worker.call(call)
             except WorkerUnavailable as exc:
                 log.warning("%s", exc)
                 self._retire(worker, "died")
@@ -263,7 +269,7 @@ class Pool:
                 log.warning("%s", exc)
                 self._retire(worker, "died")
                 return ProcedureTerminated.because(call.call_id, str(exc))
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, TimeoutError):
                 self._spawn(self._recover(worker, call))
                 raise
             finally:

@@ -241,8 +241,7 @@ class Gateway:
             call = dataclasses.replace(call, args=args, extra=())
         limit = self.runtime_limit(call)
         try:
-            async with asyncio.timeout(limit):
-                reply = await self.pool.call(call, on=worker)
+            reply = await self.pool.call(call, on=worker, runtime=limit)
         except TimeoutError:
             assert limit is not None
             return RuntimeExceeded.because(

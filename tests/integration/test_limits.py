@@ -51,6 +51,22 @@ async def test_option_runtime_interrupts_the_computation(gateway: Gateway) -> No
         assert answers == [[2] * 10 + [3]] * 4
 
 
+async def test_the_runtime_limit_counts_computing_not_waiting_in_the_queue(gap: str) -> None:
+    gw = Gateway(gateway_config(gap, workers=1, busy=True))
+    await gw.start()
+    try:
+        async with await Client.connect("127.0.0.1", gw.port) as client:
+            ahead = asyncio.ensure_future(client.call("Busy", 2))  # 2 CPU seconds on the worker
+            await eventually(
+                lambda: gw.pool.running == 1, timeout=10, what="Busy running on the one worker"
+            )
+            # Waits about 2 s for the worker, then computes in far less than its 1 s.
+            assert await client.call("Gnu", 8, runtime_ms=1000) == 5
+            assert await ahead == 2
+    finally:
+        await gw.close()
+
+
 async def test_operator_max_runtime_applies_to_every_call(gap: str) -> None:
     config = dataclasses.replace(gateway_config(gap, workers=1), max_runtime=0.3)
     gw = Gateway(config)
