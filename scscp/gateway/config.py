@@ -41,6 +41,8 @@ from __future__ import annotations
 import dataclasses
 import socket
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,35 +152,42 @@ class GatewayConfig:
     @classmethod
     def from_toml(cls, path: Path) -> GatewayConfig:
         with path.open("rb") as f:
-            data = tomllib.load(f)
-        return cls.from_dict(data, base=path.parent)
+            try:
+                data = tomllib.load(f)
+            except tomllib.TOMLDecodeError as exc:
+                raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        try:
+            return cls.from_dict(data, base=path.parent)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, base: Path = Path()) -> GatewayConfig:
         data = dict(data)
-        pool_data = dict(data.pop("pool", {}))
-        health = _section(HealthPolicy, pool_data.pop("health", {}), "pool.health")
+        pool_data = _table(data, "pool", "the top level")
+        health = _section(HealthPolicy, _table(pool_data, "health", "pool"), "pool.health")
         pool = _section(PoolConfig, {**pool_data, "health": health}, "pool")
-        gap_data = dict(data.pop("gap", {}))
+        gap_data = _table(data, "gap", "the top level")
         if "services" in gap_data:
-            gap_data["services"] = tuple(base / p for p in gap_data["services"])
+            gap_data["services"] = tuple(base / p for p in _items(gap_data, "services", "gap"))
         gap = _section(GapConfig, gap_data, "gap")
-        container_data = dict(data.pop("containers", {}))
+        container_data = _table(data, "containers", "the top level")
         if "engines" in container_data:
-            container_data["engines"] = tuple(container_data["engines"])
+            container_data["engines"] = tuple(_items(container_data, "engines", "containers"))
         if "services" in container_data:
-            container_data["services"] = tuple(base / p for p in container_data["services"])
+            services = _items(container_data, "services", "containers")
+            container_data["services"] = tuple(base / p for p in services)
         containers = _section(ContainerConfig, container_data, "containers")
-        dns_data = dict(data.pop("dns", {}))
+        dns_data = _table(data, "dns", "the top level")
         if "nameserver" in dns_data:
-            dns_data["nameserver"] = parse_endpoint(dns_data["nameserver"], 53)
+            dns_data["nameserver"] = _address(dns_data, "nameserver", "dns", 53)
         dns = _section(DnsConfig, dns_data, "dns")
         if "listen" in data:
-            data["listen"] = parse_endpoint(data["listen"])
+            data["listen"] = _address(data, "listen", "the top level", DEFAULT_PORT)
         if "http" in data:
-            data["http"] = parse_endpoint(data["http"], DEFAULT_HTTP.port)
+            data["http"] = _address(data, "http", "the top level", DEFAULT_HTTP.port)
         if "allow" in data:
-            data["allow"] = tuple(data["allow"])
+            data["allow"] = tuple(_items(data, "allow", "the top level"))
         return _section(
             cls,
             {**data, "pool": pool, "gap": gap, "containers": containers, "dns": dns},
@@ -220,4 +229,53 @@ def _section(kind: type, values: dict[str, Any], where: str) -> Any:
     unknown = set(values) - known
     if unknown:
         raise ValueError(f"unknown setting(s) in {where}: {', '.join(sorted(unknown))}")
+    hints = typing.get_type_hints(kind)
+    for name, value in values.items():
+        if not _fits(value, hints[name]):
+            raise ValueError(f"{where}: {name} must be {_describe(hints[name])}, got {value!r}")
     return kind(**values)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether a TOML value (after the conversions above) has the field's type."""
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return any(_fits(value, h) for h in typing.get_args(hint))
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        return isinstance(value, tuple) and all(_fits(v, item) for v in value)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return not isinstance(hint, type) or isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        # TOML has no null: an optional setting is one left out
+        return " or ".join(_describe(h) for h in typing.get_args(hint) if h is not type(None))
+    if typing.get_origin(hint) is tuple:
+        return "a list"
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    return names.get(hint, getattr(hint, "__name__", "?"))
+
+
+def _table(values: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    table = values.pop(key, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: {key} must be a table ([{key}]), got {table!r}")
+    return dict(table)
+
+
+def _items(values: dict[str, Any], key: str, where: str) -> list[Any]:
+    items = values[key]
+    if not isinstance(items, list):
+        raise ValueError(f"{where}: {key} must be a list, got {items!r}")
+    return items
+
+
+def _address(values: dict[str, Any], key: str, where: str, port: int) -> Endpoint:
+    text = values[key]
+    if not isinstance(text, str):
+        raise ValueError(f'{where}: {key} must be a string "HOST:PORT", got {text!r}')
+    return parse_endpoint(text, port)

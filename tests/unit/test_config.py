@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,27 @@ def test_nonsense_is_refused_with_a_reason(data: dict[str, object], message: str
 def test_the_gateway_id_is_stable_and_overridable() -> None:
     assert GatewayConfig().gateway_id == GatewayConfig().gateway_id
     assert GatewayConfig(id="blue").gateway_id == "blue"
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[pool]\nworkers = "two"', "pool: workers must be an integer, got 'two'"),
+        ("listen = 5", 'listen must be a string "HOST:PORT", got 5'),
+        ('max_runtime = "x"', "max_runtime must be a number, got 'x'"),
+        ("pool = 3", "pool must be a table ([pool]), got 3"),
+        ('allow = "Gnu"', "allow must be a list, got 'Gnu'"),  # not split into letters
+        ('[gap]\nservices = "x.g"', "gap: services must be a list, got 'x.g'"),
+        ("[pool]\nmemory = 1e9", "memory must be an integer, got 1000000000.0"),
+        ("[pool.health]\nprobe_failures = true", "probe_failures must be an integer, got True"),
+        ("listen = ", "is not valid TOML"),
+    ],
+)
+def test_a_wrong_type_in_the_file_is_named_not_a_traceback(
+    tmp_path: Path, text: str, says: str
+) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ValueError, match=re.escape(says)) as caught:
+        GatewayConfig.from_toml(path)
+    assert str(path) in str(caught.value)
