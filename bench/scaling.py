@@ -36,9 +36,9 @@ from scscp.gateway.providers import make_provider
 from scscp.gateway.worker import Worker
 
 CLIENTS = 16
-# A CPU-bound call of about 10 ms in GAP (FactInt factorising a 23-digit
-# product of two primes), so that throughput depends on the workers, not on
-# the gateway's per-call cost (about 1 ms).
+# A short CPU-bound call in GAP (FactInt factorising a 23-digit product of
+# two primes, about 1 ms): the workers' share of a call, against the
+# gateway's own per-call cost on the same two cores.
 WORK = ("WS_Factors", 12193263280395625673279)
 STARTS = 5
 
