@@ -8,6 +8,9 @@ import dataclasses
 import os
 import random
 import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -201,3 +204,26 @@ async def test_a_hung_idle_worker_is_found_by_probes_and_replaced(gap: str) -> N
             assert await asyncio.gather(*(client.call("Gnu", 8) for _ in range(4))) == [5] * 4
     finally:
         await gw.close()
+
+
+def test_no_gap_process_outlives_a_gateway_killed_with_sigkill(gap: str) -> None:
+    """Local workers die with the gateway (the kernel sees to it), so a restart finds none."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scscp.gateway.cli", "serve", "--listen", "127.0.0.1:0",
+         "--http", "off", "--gap", gap],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:  # ends when the process exits: no hang on failure
+        if "ready on" in line:
+            break
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 2  # the two GAP workers
+    proc.kill()
+    proc.wait()
+    proc.stderr.close()
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in children):
+        assert time.monotonic() < deadline, "a GAP worker outlived the killed gateway"
+        time.sleep(0.05)
