@@ -93,6 +93,9 @@ def gateway_process(gap: str) -> Iterator[Endpoint]:
         proc.stderr.close()
 
 
+POLL = 0.05  # seconds between looks at a condition
+
+
 async def eventually(
     predicate: Callable[[], bool | Awaitable[bool]], *, timeout: float, what: str
 ) -> None:
@@ -106,4 +109,18 @@ async def eventually(
             return
         if time.monotonic() > deadline:
             pytest.fail(f"not within {timeout}s: {what}")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(POLL)
+
+
+def until(predicate: Callable[[], bool], *, timeout: float) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; whether it held.
+
+    For code outside the event loop (fixtures, blocking tests); in a coroutine
+    use ``eventually``.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True

@@ -79,14 +79,13 @@ class HttpSide:
 
 def _pool_status(pool: Pool, now: float) -> dict[str, Any]:
     """What an operator looks at first: sizes, queue, and each worker."""
-    scaler = pool.autoscaler
-    workers = [_worker_status(w, "busy" if w.busy else "ready", now) for w in pool.workers]
-    workers += [_worker_status(w, "ejected", now) for w in pool.stopping]
+    low, high = pool.bounds
+    workers = [_worker_status(w, state, now) for state, ws in pool.by_state().items() for w in ws]
     return {
         "ready": pool.ready > 0,
         "desired_workers": pool.size,
-        "min_workers": scaler.minimum if scaler else pool.size,
-        "max_workers": scaler.maximum if scaler else pool.size,
+        "min_workers": low,
+        "max_workers": high,
         "starting": pool.starting,
         "queued": pool.queued,
         "running": pool.running,

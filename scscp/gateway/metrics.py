@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -202,6 +202,30 @@ class _PoolEvents(PoolEvents):
         self._wait.observe(seconds)
 
 
+# The gauges read from a pool at every scrape: name, help, value.
+POOL_GAUGES: tuple[tuple[str, str, Callable[[Pool], int]], ...] = (
+    ("scscp_queue_length", "Calls waiting for a worker", lambda p: p.queued),
+    (
+        "scscp_queue_capacity",
+        "Calls that may wait for a worker (pool.max_queue); more are rejected",
+        lambda p: p.max_queue,
+    ),
+    ("scscp_inflight_calls", "Client calls running on a worker now", lambda p: p.running),
+    (
+        "scscp_autoscaler_desired_replicas",
+        "Workers the pool aims for (the autoscaler's count, or the fixed size)",
+        lambda p: p.size,
+    ),
+    (
+        "scscp_autoscaler_current_replicas",
+        "Workers up or starting",
+        lambda p: len(p.workers) + p.starting,
+    ),
+    ("scscp_autoscaler_min_replicas", "The pool's least size", lambda p: p.bounds[0]),
+    ("scscp_autoscaler_max_replicas", "The pool's largest size", lambda p: p.bounds[1]),
+)
+
+
 class _StateCollector(Collector):
     """Gauges (and the server's counters) computed from the pool at scrape time."""
 
@@ -217,64 +241,30 @@ class _StateCollector(Collector):
             "Workers by state: starting, ready (idle), busy, ejected (taken out, not yet exited)",
             labels=["backend", "state"],
         )
-        queue = GaugeMetricFamily(
-            "scscp_queue_length", "Calls waiting for a worker", labels=["backend"]
-        )
-        capacity = GaugeMetricFamily(
-            "scscp_queue_capacity",
-            "Calls that may wait for a worker (pool.max_queue); more are rejected",
-            labels=["backend"],
-        )
-        inflight = GaugeMetricFamily(
-            "scscp_inflight_calls", "Client calls running on a worker now", labels=["backend"]
-        )
-        desired = GaugeMetricFamily(
-            "scscp_autoscaler_desired_replicas",
-            "Workers the pool aims for (the autoscaler's count, or the fixed size)",
-            labels=["backend"],
-        )
-        current = GaugeMetricFamily(
-            "scscp_autoscaler_current_replicas",
-            "Workers up or starting",
-            labels=["backend"],
-        )
-        low = GaugeMetricFamily(
-            "scscp_autoscaler_min_replicas", "The pool's least size", labels=["backend"]
-        )
-        high = GaugeMetricFamily(
-            "scscp_autoscaler_max_replicas", "The pool's largest size", labels=["backend"]
-        )
-        connections = GaugeMetricFamily("scscp_client_connections", "Client connections open now")
-        accepted = CounterMetricFamily(
-            "scscp_client_connections_accepted", "Client connections accepted"
-        )
-        received = CounterMetricFamily("scscp_client_received_bytes", "Bytes received from clients")
-        sent = CounterMetricFamily("scscp_client_sent_bytes", "Bytes sent to clients")
+        gauges = [
+            (GaugeMetricFamily(name, text, labels=["backend"]), value)
+            for name, text, value in POOL_GAUGES
+        ]
         stats = ServerStats()
         for backend, watched in self._watched.items():
             pool = watched.pool
-            busy = sum(1 for w in pool.workers if w.busy)
-            counts = {
-                "starting": pool.starting,
-                "ready": len(pool.workers) - busy,
-                "busy": busy,
-                "ejected": len(pool.stopping),
-            }
+            counts = {state: len(ws) for state, ws in pool.by_state().items()}
+            counts["starting"] = pool.starting
             for state in WORKER_STATES:
                 workers.add_metric([backend, state], counts[state])
-            queue.add_metric([backend], pool.queued)
-            capacity.add_metric([backend], pool.max_queue)
-            inflight.add_metric([backend], pool.running)
-            desired.add_metric([backend], pool.size)
-            current.add_metric([backend], len(pool.workers) + pool.starting)
-            scaler = pool.autoscaler
-            low.add_metric([backend], scaler.minimum if scaler else pool.size)
-            high.add_metric([backend], scaler.maximum if scaler else pool.size)
+            for family, value in gauges:
+                family.add_metric([backend], value(pool))
             if watched.stats is not None:
                 stats = watched.stats  # one server for all backends
-        connections.add_metric([], stats.open)
-        accepted.add_metric([], stats.accepted)
-        received.add_metric([], stats.received)
-        sent.add_metric([], stats.sent)
-        yield from (workers, queue, capacity, inflight, desired, current, low, high)
-        yield from (connections, accepted, received, sent)
+        yield workers
+        yield from (family for family, _ in gauges)
+        yield GaugeMetricFamily(
+            "scscp_client_connections", "Client connections open now", stats.open
+        )
+        yield CounterMetricFamily(
+            "scscp_client_connections_accepted", "Client connections accepted", stats.accepted
+        )
+        yield CounterMetricFamily(
+            "scscp_client_received_bytes", "Bytes received from clients", stats.received
+        )
+        yield CounterMetricFamily("scscp_client_sent_bytes", "Bytes sent to clients", stats.sent)

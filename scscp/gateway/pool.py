@@ -201,6 +201,19 @@ class Pool:
         """Calls waiting for a worker."""
         return self._idle.waiting
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The least and most workers the pool may have (its size when fixed)."""
+        scaler = self.autoscaler
+        return (scaler.minimum, scaler.maximum) if scaler else (self.size, self.size)
+
+    def by_state(self) -> dict[str, list[Worker]]:
+        """Workers up or leaving: ``ready`` (idle), ``busy``, ``ejected`` (not yet exited)."""
+        states: dict[str, list[Worker]] = {"ready": [], "busy": [], "ejected": list(self.stopping)}
+        for worker in self.workers:
+            states["busy" if worker.busy else "ready"].append(worker)
+        return states
+
     async def start(self) -> None:
         """Bring up every worker; fails if the first generation cannot start."""
         started = await asyncio.gather(

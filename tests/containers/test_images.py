@@ -15,7 +15,6 @@ import contextlib
 import os
 import socket
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from scscp.client import Client
 from scscp.endpoint import Endpoint
 from scscp.errors import ProcedureError
 from scscp.gateway.providers.containers import LABEL_GATEWAY, READY_MARK, WorkerSpec
-from tests.conftest import eventually
+from tests.conftest import eventually, until
 from tests.containers.workers import GNU_1024, cleaned, remove_everything
 
 MINIMAL = "scscp/gap-minimal"
@@ -87,22 +86,24 @@ def wait_ready(container: Any, endpoint: Endpoint) -> None:
     Blocking (fixtures run outside the event loop). The probe connection leaves
     at once, which GAP takes as a client gone before the handshake.
     """
-    deadline = time.monotonic() + START_TIMEOUT
-    while READY_MARK not in container.logs():
+
+    def started() -> bool:
         container.reload()
         if container.status not in ("created", "running"):
             pytest.fail(f"{container.image.tags} exited: {container.logs().decode()[-2000:]}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"not ready within {START_TIMEOUT}s: {container.logs().decode()[-2000:]}")
-        time.sleep(0.1)
-    while True:
+        return READY_MARK in container.logs()
+
+    def listening() -> bool:
         try:
             socket.create_connection((endpoint.host, endpoint.port), timeout=5).close()
-            return
         except ConnectionRefusedError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"ready, but nothing listens on {endpoint}")
-            time.sleep(0.05)
+            return False
+        return True
+
+    if not until(started, timeout=START_TIMEOUT):
+        pytest.fail(f"not ready within {START_TIMEOUT}s: {container.logs().decode()[-2000:]}")
+    if not until(listening, timeout=START_TIMEOUT):
+        pytest.fail(f"ready, but nothing listens on {endpoint}")
 
 
 def start_worker(client: docker.DockerClient, image: str, **extra: Any) -> Running:

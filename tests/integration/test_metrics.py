@@ -19,7 +19,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -39,7 +38,7 @@ from scscp.gateway.cli import build_parser, load_config
 from scscp.gateway.health import HealthPolicy
 from scscp.openmath import OMInteger, OMSymbol
 from scscp.protocol import TRANSIENT_CD, ProcedureCall, ProcedureTerminated
-from tests.conftest import eventually, gateway_config
+from tests.conftest import eventually, gateway_config, until
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
@@ -141,7 +140,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
                 stderr=subprocess.STDOUT,
             )
         url = f"http://127.0.0.1:{port}"
-        if _wait_ready(proc, url, deadline=time.monotonic() + 60):
+        if _started(proc, url):
             break
         proc.kill()
         proc.wait()
@@ -158,17 +157,18 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
             proc.wait()
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], url: str, *, deadline: float) -> bool:
-    """Poll /-/ready (the fixture runs outside the event loop)."""
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        time.sleep(0.1)  # a poll interval of a blocking wait, not a synchronisation
-    return False
+def _started(proc: subprocess.Popen[bytes], url: str) -> bool:
+    """Whether Prometheus came up (blocking: the fixture runs outside the event loop)."""
+    until(lambda: proc.poll() is not None or _answers_ready(url), timeout=60)
+    return proc.poll() is None and _answers_ready(url)
+
+
+def _answers_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError):
+        return False
 
 
 async def _get(gateway: Gateway, path: str) -> tuple[int, str]:

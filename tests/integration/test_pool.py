@@ -10,7 +10,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from scscp.client import Client
 from scscp.errors import ProcedureError
 from scscp.gateway import Gateway, GatewayConfig
 from scscp.gateway.providers.local import LocalProvider
-from tests.conftest import eventually, gateway_config
+from tests.conftest import eventually, gateway_config, until
 
 ORDERS = random.Random(2026).sample(range(1, 2001), 50)
 
@@ -223,7 +222,6 @@ def test_no_gap_process_outlives_a_gateway_killed_with_sigkill(gap: str) -> None
     proc.kill()
     proc.wait()
     proc.stderr.close()
-    deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() for pid in children):
-        assert time.monotonic() < deadline, "a GAP worker outlived the killed gateway"
-        time.sleep(0.05)
+    assert until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), timeout=30), (
+        "a GAP worker outlived the killed gateway"
+    )
