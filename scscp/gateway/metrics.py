@@ -99,6 +99,12 @@ class GatewayMetrics:
             ["backend", "reason"],
             registry=self.registry,
         )
+        self.start_failures = Counter(
+            "scscp_worker_start_failures_total",
+            "Worker starts that failed (each is retried with backoff)",
+            ["backend"],
+            registry=self.registry,
+        )
         self.health_probes = Counter(
             "scscp_health_probes_total",
             "Probes of idle workers, by result (ok, failed)",
@@ -119,6 +125,7 @@ class GatewayMetrics:
         for result in ("ok", "failed"):
             self.health_probes.labels(backend, result)
         self.queue_wait.labels(backend)
+        self.start_failures.labels(backend)
         self._watched: dict[str, _Watched] = {}
         self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self._lag_task: asyncio.Task[None] | None = None
@@ -188,12 +195,16 @@ class _PoolEvents(PoolEvents):
         self._ok = metrics.health_probes.labels(backend, "ok")
         self._failed = metrics.health_probes.labels(backend, "failed")
         self._wait = metrics.queue_wait.labels(backend)
+        self._failed_starts = metrics.start_failures.labels(backend)
 
     def worker_started(self, reason: str) -> None:
         self._starts[reason].inc()
 
     def worker_exited(self, reason: str) -> None:
         self._exits[reason].inc()
+
+    def start_failed(self) -> None:
+        self._failed_starts.inc()
 
     def probed(self, ok: bool) -> None:
         (self._ok if ok else self._failed).inc()

@@ -28,7 +28,6 @@ Reply = ProcedureCompleted | ProcedureTerminated
 # queued (one failure can be a worker killed while it started; three, with backoff, is not).
 GIVE_UP_AFTER = 3
 SCALE_INTERVAL = 0.5  # seconds between looks at the load, for scaling down
-DRAIN_POLL = 0.05  # seconds between looks at a departed worker's call in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +67,9 @@ class PoolEvents:
 
     def worker_exited(self, reason: str) -> None:
         """A serving worker left the pool."""
+
+    def start_failed(self) -> None:
+        """A worker could not be started (it is tried again, with backoff)."""
 
     def probed(self, ok: bool) -> None:
         """An idle worker was probed."""
@@ -387,10 +389,9 @@ class Pool:
         self.workers.discard(worker)
         self.stopping.discard(worker)
         self._idle.forget(worker)
-        while worker.busy and not self._closing:
-            # A call in flight ends first: a worker can leave (its address left DNS)
-            # while it still answers, and a dead one fails its call at once.
-            await asyncio.sleep(DRAIN_POLL)
+        # A call in flight ends first: a worker can leave (its address left DNS)
+        # while it still answers, and a dead one fails its call at once.
+        await worker.until_idle()
         await worker.close()
         if self._closing or len(self.workers) + self._starting >= self._target():
             return  # stopped on purpose (scaled down), or already replaced
@@ -412,6 +413,7 @@ class Pool:
                 except (WorkerStartError, WorkerLost) as exc:
                     self._failures += 1
                     self._last_error = str(exc)
+                    self.events.start_failed()
                     log.error("worker failed to start (%d in a row): %s", self._failures, exc)
                     if not self.workers and self._failures >= GIVE_UP_AFTER:
                         # Nobody will serve the callers soon: tell them now.

@@ -60,7 +60,8 @@ class Worker:
         self.name = handle.name
         self.id = f"{_RUN}w{next(_serial)}"
         self.calls_served = 0
-        self.busy = False
+        self._idle = asyncio.Event()  # set while no call or probe is on the worker
+        self._idle.set()
         self.failed_probes = 0
         self.started_at = asyncio.get_running_loop().time()
         self._client: Client | None = None
@@ -68,6 +69,22 @@ class Worker:
         # GAP prefixes its error texts with the address it listens on; clients
         # of the gateway have no use for a worker's private address.
         self._error_prefix = re.compile(rf"^\s*{re.escape(str(handle.endpoint))} reports\s*:\s*")
+
+    @property
+    def busy(self) -> bool:
+        """A call, a probe or an interrupted computation is on the worker."""
+        return not self._idle.is_set()
+
+    @busy.setter
+    def busy(self, busy: bool) -> None:
+        if busy:
+            self._idle.clear()
+        else:
+            self._idle.set()
+
+    async def until_idle(self) -> None:
+        """Return once nothing is on the worker."""
+        await self._idle.wait()
 
     @staticmethod
     def id_prefix() -> str:

@@ -336,6 +336,7 @@ async def test_readyz_and_the_no_ready_worker_alert(
         samples = await _samples(gw)
         assert _total(samples, "scscp_calls_total", procedure="Gnu", outcome="rejected") == 1
         assert _total(samples, "scscp_worker_exits_total", reason="died") == 1
+        assert _total(samples, "scscp_worker_start_failures_total") >= 3  # gave up after three
 
         firing = (
             f'ALERTS{{alertname="ScscpNoReadyWorker",alertstate="firing",instance="{instance}"}}'
