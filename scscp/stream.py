@@ -7,6 +7,11 @@ The reader cannot switch the writer's Nagle off, but it can acknowledge at
 once: ``TCP_QUICKACK`` is set on every connection and set again after every
 receive, because Linux leaves quick-ack mode on its own. Our own writes go
 out with ``TCP_NODELAY`` and as one piece per message.
+
+A large message (hundreds of kilobytes and more) is decoded in a thread, so
+that one client sending tens of megabytes of XML does not stop every other
+session for the seconds that takes; events keep their order, and the
+connection is not read meanwhile.
 """
 
 from __future__ import annotations
@@ -17,9 +22,20 @@ import socket
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from scscp.protocol import Connection, ConnectionClosed, Event, ProtocolError, Role
+from scscp.protocol import (
+    Connection,
+    ConnectionClosed,
+    Event,
+    ProtocolError,
+    Received,
+    Role,
+    Undecoded,
+)
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+# Messages larger than this (bytes) are decoded in a thread: about 10 ms of
+# work in the loop at most, and a thread hop is nothing against it.
+DECODE_INLINE_LIMIT = 256 * 1024
 
 
 Item = Event | ProtocolError
@@ -38,6 +54,7 @@ class SCSCPStream(asyncio.Protocol):
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        connection.decode_limit = DECODE_INLINE_LIMIT
         self.transport: asyncio.Transport | None = None
         self._events: deque[Item] = deque()
         self._handler: Callable[[Item], None] | None = None
@@ -46,6 +63,10 @@ class SCSCPStream(asyncio.Protocol):
         self._writable.set()
         self._socket: socket.socket | None = None
         self.closed = asyncio.Event()
+        self._undecoded: deque[Received | ProtocolError] = deque()  # behind one in a thread
+        self._decoding: asyncio.Task[None] | None = None
+        self._pauses = 0  # reasons not to read now (a flooding client, a decode)
+        self._lost = False  # the transport's connection_lost came
 
     # -- asyncio.Protocol ----------------------------------------------------
 
@@ -60,21 +81,49 @@ class SCSCPStream(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._quickack()
         try:
-            events: list[Item] = list(self.connection.receive_data(data))
+            received: list[Received | ProtocolError] = list(self.connection.receive_data(data))
         except ProtocolError as exc:
-            events = [exc]  # the connection reads nothing more after it
-        self._push(events)
+            received = [exc]  # the connection reads nothing more after it
+        self._receive(received)
 
     def eof_received(self) -> bool:
-        self._push(self.connection.receive_data(b""))
+        self._receive(self.connection.receive_data(b""))
         return False  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._push(self.connection.receive_data(b""))  # nothing new after EOF
+        self._receive(self.connection.receive_data(b""))  # nothing new after EOF
         self._writable.set()
+        self._lost = True
+        if self._decoding is None:
+            self._closed()
+
+    def _closed(self) -> None:
         self.closed.set()
         if self._handler is None:
             self._readable.set()
+
+    def _receive(self, received: Sequence[Received | ProtocolError]) -> None:
+        """Deliver what came, but an Undecoded message and all behind it only once decoded."""
+        if self._decoding is None and not any(isinstance(r, Undecoded) for r in received):
+            self._push(received)  # type: ignore[arg-type] (no Undecoded among them)
+            return
+        self._undecoded.extend(received)
+        if self._decoding is None:
+            self.pause_reading()
+            self._decoding = asyncio.ensure_future(self._decode_in_order())
+
+    async def _decode_in_order(self) -> None:
+        try:
+            while self._undecoded:
+                item = self._undecoded.popleft()
+                if isinstance(item, Undecoded):
+                    item = await asyncio.to_thread(self.connection.decode, item.payload)
+                self._push([item])
+        finally:
+            self._decoding = None
+            self.resume_reading()
+            if self._lost:
+                self._closed()  # the connection was lost while decoding
 
     def _push(self, items: Sequence[Item]) -> None:
         if self._handler is not None:
@@ -130,12 +179,17 @@ class SCSCPStream(asyncio.Protocol):
         await self._writable.wait()
 
     def pause_reading(self) -> None:
-        """Stop reading from the peer (TCP pushes back) until ``resume_reading``."""
-        if self.transport is not None and not self.transport.is_closing():
+        """Stop reading from the peer (TCP pushes back) until ``resume_reading``.
+
+        Pauses nest: reading resumes when each has been resumed.
+        """
+        self._pauses += 1
+        if self._pauses == 1 and self.transport is not None and not self.transport.is_closing():
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        self._pauses -= 1
+        if self._pauses == 0 and self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
 
     def close(self) -> None:

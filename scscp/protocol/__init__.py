@@ -18,8 +18,10 @@ from scscp.protocol.events import (
     ProcedureCompleted,
     ProcedureTerminated,
     Quit,
+    Received,
     ReturnMode,
     Terminate,
+    Undecoded,
     Version,
     Welcome,
 )
@@ -38,10 +40,12 @@ __all__ = [
     "ProcedureTerminated",
     "ProtocolError",
     "Quit",
+    "Received",
     "ReturnMode",
     "Role",
     "State",
     "Terminate",
+    "Undecoded",
     "Version",
     "Welcome",
 ]

@@ -23,7 +23,9 @@ from scscp.protocol.events import (
     ProcedureCompleted,
     ProcedureTerminated,
     Quit,
+    Received,
     Terminate,
+    Undecoded,
     Version,
     Welcome,
 )
@@ -58,6 +60,7 @@ class Connection:
         versions: tuple[str, ...] = SUPPORTED_VERSIONS,
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         binary: bool = False,
+        decode_limit: int | None = None,
     ) -> None:
         self.role = role
         self.binary = binary  # a client: send calls as binary OpenMath
@@ -69,10 +72,13 @@ class Connection:
         self._requested: str | None = None
         self._max_message = max_message_size
         self._deframer = Deframer(max_message_size)
+        # Messages larger than this (bytes) come out as Undecoded, for the I/O
+        # layer to decode off its event loop; None: every message is decoded here.
+        self.decode_limit = decode_limit
 
     # -- bytes in, events out ------------------------------------------------
 
-    def receive_data(self, data: bytes) -> list[Event]:
+    def receive_data(self, data: bytes) -> list[Received]:
         """Events completed by ``data``; ``b""`` means the peer closed.
 
         Raises ProtocolError when the peer breaks framing or session order;
@@ -83,7 +89,7 @@ class Connection:
         if not data:
             self.state = State.CLOSED
             return [ConnectionClosed()]
-        events: list[Event] = []
+        events: list[Received] = []
         try:
             for unit in self._deframer.feed(data):
                 event = self._block(unit) if isinstance(unit, Block) else self._instruction(unit)
@@ -134,10 +140,21 @@ class Connection:
             self.state = State.READY
         return Version(version)
 
-    def _block(self, block: Block) -> Event:
+    def _block(self, block: Block) -> Received:
         if self.state is not State.READY:
             raise ProtocolError("a message arrived before the version was agreed")
-        body = block.payload.strip(b" \t\r\n")  # neither is a binary token byte
+        if self.decode_limit is not None and len(block.payload) > self.decode_limit:
+            return Undecoded(block.payload)
+        return self.decode(block.payload)
+
+    def decode(self, payload: bytes) -> Event:
+        """The event a message's payload stands for (an Undecoded one's, say).
+
+        It changes no state but the note of which calls came in binary (a set
+        insertion, for a call that no one can answer yet), so an I/O layer may
+        run it in another thread while the connection goes on sending.
+        """
+        body = payload.strip(b" \t\r\n")  # neither is a binary token byte
         binary = body[:1] in BINARY_STARTS
         try:
             obj = (
@@ -147,9 +164,9 @@ class Connection:
             )
             message = from_openmath(obj)
         except OpenMathError as exc:
-            return BadMessage(f"invalid OpenMath: {exc}", payload=block.payload)
+            return BadMessage(f"invalid OpenMath: {exc}", payload=payload)
         if isinstance(message, BadMessage):
-            return dataclasses.replace(message, payload=block.payload)
+            return dataclasses.replace(message, payload=payload)
         expected = (
             ProcedureCall
             if self.role is Role.SERVER

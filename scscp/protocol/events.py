@@ -148,4 +148,18 @@ class ConnectionClosed:
 
 
 Message = ProcedureCall | ProcedureCompleted | ProcedureTerminated
+
+
+@dataclass(frozen=True, slots=True)
+class Undecoded:
+    """A message framed but not decoded, because it is larger than the connection's
+    ``decode_limit``: the I/O layer turns it into its event with
+    ``Connection.decode(payload)``, where it likes (a thread: decoding tens of
+    megabytes of XML takes seconds). Its place among the events is kept.
+    """
+
+    payload: bytes = field(repr=False)
+
+
 Event = Welcome | Version | Quit | Info | Terminate | Message | BadMessage | ConnectionClosed
+Received = Event | Undecoded  # what ``Connection.receive_data`` returns

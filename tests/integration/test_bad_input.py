@@ -156,3 +156,31 @@ async def test_terminate_in_the_same_segment_as_its_call(gateway: Gateway) -> No
     assert b"procedure_terminated" in reply or b"<OMI>5</OMI>" in reply
     writer.close()
     await still_serves(gateway)
+
+
+async def test_a_huge_message_does_not_stop_the_other_sessions(gateway: Gateway) -> None:
+    """Decoding a million integers of XML takes seconds: not on the gateway's event loop.
+
+    The huge call is refused as soon as it is decoded (its procedure is not
+    allowed); a small call sent once the gateway has read the huge one is
+    answered first, by GAP, only if the decoding left the loop free.
+    """
+    stats = gateway.server.stats
+    async with (
+        await Client.connect("127.0.0.1", gateway.port) as flooder,
+        await Client.connect("127.0.0.1", gateway.port) as other,
+    ):
+        before = stats.received
+        huge = asyncio.ensure_future(flooder.call("NotOffered", list(range(10**6))))
+        await eventually(
+            lambda: stats.received - before > 12 * 10**6,  # each <OMI>n</OMI> >= 12 bytes
+            timeout=60,
+            what="the gateway read the huge message",
+        )
+        small = asyncio.ensure_future(other.call("Gnu", 8))
+        done, _ = await asyncio.wait({huge, small}, return_when=asyncio.FIRST_COMPLETED)
+        assert small in done and not huge.done()
+        assert small.result() == 5
+        with pytest.raises(ProcedureError) as refused:
+            await huge
+        assert refused.value.symbol.name == "unexpected_symbol"
