@@ -38,6 +38,7 @@ from scscp.protocol import (
     Role,
     State,
     Terminate,
+    Undecoded,
     Version,
     Welcome,
 )
@@ -172,6 +173,18 @@ def test_call_is_one_omobj_line_and_round_trips(call: ProcedureCall) -> None:
     assert lines[1].startswith(b"<OMOBJ") and lines[1].endswith(b"</OMOBJ>")
     assert data.count(b"<OMOBJ") == 1
     assert server.receive_data(data) == [call]
+
+
+def test_a_message_above_the_decode_limit_is_handed_out_undecoded_in_its_place() -> None:
+    client, server = handshake()
+    small = ProcedureCall("c1", OMSymbol(TRANSIENT_CD, "Gnu"), (OMInteger(8),))
+    big = ProcedureCall("c2", OMSymbol(TRANSIENT_CD, "Length"), (OMString("x" * 5000),))
+    server.decode_limit = 1000
+    events = server.receive_data(client.send(small) + client.send(big) + b'<?scscp info="i" ?>\n')
+    assert events[0] == small and events[2] == Info("i")  # the order is kept
+    assert isinstance(events[1], Undecoded)
+    assert server.decode(events[1].payload) == big
+    assert isinstance(server.decode(b"<OMOBJ><OMI>x</OMI></OMOBJ>"), BadMessage)
 
 
 # --------------------------------------------------------------------------- conversation
