@@ -72,7 +72,10 @@ def load_config(args: argparse.Namespace) -> GatewayConfig:
 
 
 async def serve(config: GatewayConfig) -> None:
-    gateway = Gateway(config)
+    try:
+        gateway = Gateway(config)
+    except ValueError as exc:  # settings only the provider can judge (container memory)
+        raise GatewayError(str(exc)) from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -199,6 +199,8 @@ class GatewayConfig:
         pool = self.pool
         if pool.provider not in PROVIDERS:
             raise ValueError(f"pool.provider must be one of {', '.join(PROVIDERS)}")
+        if pool.provider == "swarm" and len(self.containers.engines) > 1:
+            raise ValueError("the swarm provider talks to one engine, a Swarm manager")
         if pool.provider == "dns" and not self.dns.name:
             raise ValueError("the dns provider needs dns.name (the workers' headless Service)")
         if self.dns.interval <= 0:

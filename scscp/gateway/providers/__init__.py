@@ -52,8 +52,6 @@ def make_provider(config: GatewayConfig) -> Provider:
             return DockerProvider(spec, containers.engines, start_timeout=config.pool.start_timeout)
         from scscp.gateway.providers.swarm import SwarmProvider
 
-        if len(containers.engines) > 1:
-            raise ValueError("the swarm provider talks to one engine, a Swarm manager")
         return SwarmProvider(
             spec,
             containers.engines[0] if containers.engines else None,
