@@ -43,6 +43,7 @@ from scscp.stream import Item, SCSCPStream, open_stream
 log = logging.getLogger(__name__)
 Reply = ProcedureCompleted | ProcedureTerminated
 _ids = itertools.count(1)
+_NOTHING = object()
 
 
 class Client:
@@ -136,8 +137,14 @@ class Client:
         waiting on a semaphore), and one failure does not cancel its siblings.
         A lost session still raises.
         """
+        pending = iter(arguments)
+        first = next(pending, _NOTHING)
+        if first is _NOTHING:
+            return []  # asyncio-pool's map cannot wait on nothing
         async with AioPool(size=concurrency) as pool:
-            results = await pool.map(lambda a: self.call(name, a, **options), arguments)
+            results = await pool.map(
+                lambda a: self.call(name, a, **options), itertools.chain([first], pending)
+            )
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, ProcedureError):
                 raise result

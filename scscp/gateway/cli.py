@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import signal
@@ -80,7 +81,17 @@ async def serve(config: GatewayConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await gateway.start()
+    starting = asyncio.ensure_future(gateway.start())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # told to stop while workers start: start no more
+        log.info("scscp-gateway stopping before it was ready")
+        starting.cancel()  # start() closes what it had started
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return
+    stopped.cancel()
+    starting.result()  # a failed start raises here
     low, high = config.pool.bounds
     log.info(
         "scscp-gateway ready on %s:%d with %d GAP workers (%s provider%s)",

@@ -68,6 +68,8 @@ class GapConfig:
         return (*self.services, *(REPO_SERVICES / name for name in WORKER_SCRIPTS))
 
 
+MIN_MESSAGE_SIZE = 4096  # bytes: a control message alone may take 4094
+MAX_WORKERS = 1024  # per gateway: a typo of a few zeros must not start a million GAPs
 PROVIDERS = ("local", "docker", "swarm", "dns")
 
 
@@ -203,9 +205,12 @@ class GatewayConfig:
             raise ValueError("the swarm provider talks to one engine, a Swarm manager")
         if pool.provider == "dns" and not self.dns.name:
             raise ValueError("the dns provider needs dns.name (the workers' headless Service)")
-        if self.dns.interval <= 0:
-            raise ValueError("dns.interval must be a positive number of seconds")
         low, high = pool.bounds
+        if max(pool.workers, high) > MAX_WORKERS:
+            raise ValueError(
+                f"at most {MAX_WORKERS} workers per gateway (each GAP holds about 140 MiB); "
+                "run more gateways for more"
+            )
         if low < 0 or pool.workers < 0 or high < max(low, 1):
             raise ValueError(
                 f"the pool's size must be 0 <= least <= most, most >= 1; got {low}..{high} "
@@ -217,8 +222,28 @@ class GatewayConfig:
             raise ValueError("pool.memory must be at least 64 MiB (GAP needs that to start)")
         if self.pool.max_queue < 0:
             raise ValueError("pool.max_queue must not be negative")
-        if self.max_runtime is not None and self.max_runtime <= 0:
-            raise ValueError("max_runtime must be a positive number of seconds")
+        health = pool.health
+        positive = {  # None: the setting is off; nan is not positive either
+            "max_runtime": self.max_runtime,
+            "pool.start_timeout": pool.start_timeout,
+            "pool.max_queue_wait": pool.max_queue_wait,
+            "pool.health.probe_interval": health.probe_interval,
+            "pool.health.probe_timeout": health.probe_timeout,
+            "pool.health.probe_failures": health.probe_failures,
+            "pool.health.recycle_calls": health.recycle_calls,
+            "pool.health.recycle_after": health.recycle_after,
+            "containers.cpus": self.containers.cpus,
+            "containers.pids": self.containers.pids,
+            "dns.interval": self.dns.interval,
+        }
+        for name, value in positive.items():
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.max_message_size < MIN_MESSAGE_SIZE:
+            raise ValueError(
+                f"max_message_size must be at least {MIN_MESSAGE_SIZE} bytes, "
+                f"got {self.max_message_size}"
+            )
         # Only local workers read [gap] files; a gateway image for containers has none.
         missing = [str(p) for p in self.gap.scripts if not p.is_file()]
         if missing and pool.provider == "local":
@@ -234,7 +259,8 @@ def _section(kind: type, values: dict[str, Any], where: str) -> Any:
     hints = typing.get_type_hints(kind)
     for name, value in values.items():
         if not _fits(value, hints[name]):
-            raise ValueError(f"{where}: {name} must be {_describe(hints[name])}, got {value!r}")
+            shown = list(value) if isinstance(value, tuple) else value  # as the file has it
+            raise ValueError(f"{where}: {name} must be {_describe(hints[name])}, got {shown!r}")
     return kind(**values)
 
 
@@ -257,7 +283,8 @@ def _describe(hint: Any) -> str:
         # TOML has no null: an optional setting is one left out
         return " or ".join(_describe(h) for h in typing.get_args(hint) if h is not type(None))
     if typing.get_origin(hint) is tuple:
-        return "a list"
+        item = typing.get_args(hint)[0]
+        return "a list of " + {str: "strings", Path: "paths"}.get(item, _describe(item))
     names = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
     return names.get(hint, getattr(hint, "__name__", "?"))
 

@@ -99,6 +99,7 @@ def test_cli_map_gives_a_line_per_order_and_keeps_going_past_errors(
 
 async def test_client_map_is_bounded_and_ordered(gateway_process: Endpoint) -> None:
     async with await Client.connect(gateway_process.host, gateway_process.port) as client:
+        assert await client.map("Gnu", []) == []
         results = await client.map("Gnu", iter([8, 0, 16, 24]), concurrency=2)
     assert results[0] == 5 and results[2:] == [14, 15]
     assert isinstance(results[1], ProcedureError)

@@ -225,3 +225,24 @@ def test_no_gap_process_outlives_a_gateway_killed_with_sigkill(gap: str) -> None
     assert until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), timeout=30), (
         "a GAP worker outlived the killed gateway"
     )
+
+
+def test_sigterm_while_workers_start_stops_the_gateway(tmp_path: Path) -> None:
+    """A gateway told to stop before it is ready stops, and leaves no worker behind."""
+    never_ready = tmp_path / "gap"
+    never_ready.write_text("#!/bin/sh\nexec sleep 300\n")  # a GAP that never says it listens
+    never_ready.chmod(0o755)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scscp.gateway.cli", "serve", "--listen", "127.0.0.1:0",
+         "--http", "off", "--gap", str(never_ready)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    children_file = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    assert until(lambda: len(children_file.read_text().split()) == 2, timeout=30)
+    children = children_file.read_text().split()
+    proc.terminate()
+    _, said = proc.communicate(timeout=30)
+    assert proc.returncode == 0, said
+    assert "stopping before it was ready" in said
+    assert until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), timeout=30)

@@ -80,6 +80,7 @@ def test_the_gateway_id_is_stable_and_overridable() -> None:
         ("[pool]\nmemory = 1e9", "memory must be an integer, got 1000000000.0"),
         ("[pool.health]\nprobe_failures = true", "probe_failures must be an integer, got True"),
         ("listen = ", "is not valid TOML"),
+        ("allow = [1, 2]", "allow must be a list of strings, got [1, 2]"),
     ],
 )
 def test_a_wrong_type_in_the_file_is_named_not_a_traceback(
@@ -90,3 +91,21 @@ def test_a_wrong_type_in_the_file_is_named_not_a_traceback(
     with pytest.raises(ValueError, match=re.escape(says)) as caught:
         GatewayConfig.from_toml(path)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("max_message_size = 0", "max_message_size must be at least 4096 bytes, got 0"),
+        ("max_runtime = nan", "max_runtime must be positive, got nan"),
+        ("[pool.health]\nprobe_interval = 0", "pool.health.probe_interval must be positive"),
+        ("[pool]\nstart_timeout = -1", "pool.start_timeout must be positive"),
+        ("[pool]\nworkers = 100000000000000000000", "at most 1024 workers per gateway"),
+        ("[pool]\nmax_workers = 5000", "at most 1024 workers per gateway"),
+    ],
+)
+def test_values_that_cannot_work_are_refused(tmp_path: Path, text: str, says: str) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ValueError, match=re.escape(says)):
+        GatewayConfig.from_toml(path).validate()
