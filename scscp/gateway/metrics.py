@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ DURATION_BUCKETS = (
 )  # fmt: skip
 QUEUE_BUCKETS = (0.0001, 0.0005, *DURATION_BUCKETS)  # most calls find a worker idle
 LAG_INTERVAL = 0.5  # seconds between looks at the event loop's lag
+LAG_WINDOW = 30.0  # seconds: the gauge is the worst lag seen in this time
 
 
 class ProcedureLabels:
@@ -113,7 +115,8 @@ class GatewayMetrics:
         )
         self.loop_lag = Gauge(
             "scscp_event_loop_lag_seconds",
-            f"How late the gateway's event loop ran a timer, sampled every {LAG_INTERVAL} s",
+            f"The worst delay of the gateway's event loop in the last {LAG_WINDOW:.0f} s "
+            f"(a timer every {LAG_INTERVAL} s)",
             registry=self.registry,
         )
         # Every label value exists from the start: a rate over a series that appears
@@ -177,12 +180,21 @@ class GatewayMetrics:
             self._lag_task = None
 
     async def _sample_lag(self) -> None:
-        """A timer that fires late says the loop was blocked (or the machine is loaded)."""
+        """A timer that fires late says the loop was blocked (or the machine is loaded).
+
+        The gauge is the worst lag of the last LAG_WINDOW seconds, so that a stall
+        between two scrapes is still seen at the next one.
+        """
         loop = asyncio.get_running_loop()
+        recent: deque[tuple[float, float]] = deque()  # (when, lag)
         while True:
             due = loop.time() + LAG_INTERVAL
             await asyncio.sleep(LAG_INTERVAL)
-            self.loop_lag.set(max(0.0, loop.time() - due))
+            now = loop.time()
+            recent.append((now, max(0.0, now - due)))
+            while recent[0][0] < now - LAG_WINDOW:
+                recent.popleft()
+            self.loop_lag.set(max(lag for _, lag in recent))
 
 
 class _PoolEvents(PoolEvents):
