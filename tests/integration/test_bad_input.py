@@ -74,14 +74,14 @@ async def test_invalid_openmath_gets_procedure_terminated(gateway: Gateway) -> N
 
 
 async def test_oversized_message_ends_the_session(gap: str) -> None:
-    config = dataclasses.replace(gateway_config(gap, workers=1), max_message_size=1000)
+    config = dataclasses.replace(gateway_config(gap, workers=1), max_message_size=5000)
     gw = Gateway(config)
     await gw.start()
     try:
         reader, writer, _ = await raw_session(gw.port)
-        writer.write(b"<?scscp start ?>\n<OMOBJ><OMSTR>" + b"a" * 5000)
+        writer.write(b"<?scscp start ?>\n<OMOBJ><OMSTR>" + b"a" * 20000)
         said = await asyncio.wait_for(reader.read(), timeout=30)
-        assert b"larger than the limit of 1000 bytes" in said
+        assert b"larger than the limit of 5000 bytes" in said
         writer.close()
         await still_serves(gw)
     finally:
