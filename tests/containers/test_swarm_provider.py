@@ -96,7 +96,7 @@ async def test_a_swarm_service_scales_up_under_a_burst_and_back_down(
     def nothing_left() -> bool:
         label = f"{LABEL_GATEWAY}={gateway_id}"
         return not swarm.services.list(filters={"label": label}) and not swarm.containers.list(
-            all=True, filters={"label": label}
+            all=True, filters={"label": label}, ignore_removed=True
         )
 
     assert await asyncio.to_thread(nothing_left)

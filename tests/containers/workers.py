@@ -49,7 +49,9 @@ def engine() -> docker.DockerClient:
 def containers_of(client: docker.DockerClient, gateway_id: str) -> list[Any]:
     """Our containers, running or not."""
     return list(
-        client.containers.list(all=True, filters={"label": f"{LABEL_GATEWAY}={gateway_id}"})
+        client.containers.list(
+            all=True, filters={"label": f"{LABEL_GATEWAY}={gateway_id}"}, ignore_removed=True
+        )
     )
 
 

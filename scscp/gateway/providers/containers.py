@@ -373,7 +373,7 @@ def remove_orphans(engine: Engine, gateway_id: str) -> int:
             with contextlib.suppress(docker.errors.NotFound):
                 service.remove()
                 removed += 1
-    for container in engine.client.containers.list(all=True, filters={"label": label}):
+    for container in ours(engine, gateway_id):
         if SWARM_SERVICE_LABEL in container.labels:
             continue  # its service's removal takes it
         with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
@@ -383,9 +383,14 @@ def remove_orphans(engine: Engine, gateway_id: str) -> int:
 
 
 def ours(engine: Engine, gateway_id: str) -> list[Any]:
-    """Containers (any state) labelled with ``gateway_id``. Blocking."""
+    """Containers (any state) labelled with ``gateway_id``. Blocking.
+
+    One removed between the engine's list and its look at each is left out
+    (a worker that exits while we look is no error).
+    """
     label = f"{LABEL_GATEWAY}={gateway_id}"
-    return list(engine.client.containers.list(all=True, filters={"label": label}))
+    found = engine.client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
+    return list(found)
 
 
 def check_image(engine: Engine, image: str) -> None:

@@ -256,7 +256,10 @@ class SwarmProvider:
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while time.monotonic() < deadline:
             left = await asyncio.to_thread(
-                self.engine.client.containers.list, all=True, filters={"label": label}
+                self.engine.client.containers.list,
+                all=True,
+                filters={"label": label},
+                ignore_removed=True,
             )
             if not left:
                 return
